@@ -1,0 +1,81 @@
+/**
+ * The engine boundary. Everything outside src/engine talks to an Engine; only
+ * src/engine/llama-engine.ts imports node-llama-cpp.
+ */
+
+export type ChatRole = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface SamplingParams {
+  /** Maximum tokens to generate. */
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  topP: number;
+  /** Fixed seed for reproducible sampling at temperature > 0. */
+  seed?: number | undefined;
+  /** Stop strings: generation ends before the first occurrence; the stop string is not returned. */
+  stop: string[];
+}
+
+export interface GenerateRequest {
+  messages: ChatMessage[];
+  params: SamplingParams;
+  /** Aborts generation within one token. */
+  signal?: AbortSignal | undefined;
+  /** Routing hint for prefix reuse (X-Session-Id). */
+  sessionId?: string | undefined;
+  /** The slot (from the slot pool) this generation runs on. */
+  slot?: number | undefined;
+}
+
+export type FinishReason = "stop" | "length";
+
+/** One piece of generated text. Text is always whole UTF-8 characters. */
+export interface GenerateChunk {
+  type: "text";
+  text: string;
+}
+
+export interface GenerateResult {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens reused from a slot's KV cache instead of evaluated again. */
+  cachedTokens: number;
+  /** Whether generation ended because the signal aborted. */
+  aborted: boolean;
+}
+
+export interface EngineInfo {
+  /** Model id served in /v1/models and in responses. */
+  modelId: string;
+  /** SHA-256 of the model file, hex. */
+  fingerprint: string;
+  fileSizeBytes: number;
+  contextSize: number;
+  slots: number;
+  threads: number;
+  gpu: string | false;
+  /** Which native build runs: "prebuilt" or "local". */
+  build: string;
+}
+
+export interface Engine {
+  info(): EngineInfo;
+  /** Number of tokens the chat prompt takes (for validation against the context size). */
+  countPromptTokens(messages: ChatMessage[]): Promise<number>;
+  /**
+   * Generate on one free slot. The caller (the slot pool) guarantees that at most
+   * `info().slots` generations run at once. `onChunk` receives text as it is produced.
+   */
+  generate(req: GenerateRequest, onChunk?: (chunk: GenerateChunk) => void): Promise<GenerateResult>;
+  /** Picks, among free slots, the one best placed to serve these messages (longest cached prefix). */
+  chooseSlot?(free: number[], messages: ChatMessage[]): number;
+  close(): Promise<void>;
+}
