@@ -22,6 +22,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { ContextOverflowError, ModelLoadError } from "../errors.js";
+import { sanitizeMessage } from "../observability/sanitize.js";
 import { createStopMatcher, createTokenDecoder } from "./text-stream.js";
 import type { ChatMessage, Engine, EngineInfo, GenerateChunk, GenerateRequest, GenerateResult } from "./types.js";
 
@@ -68,8 +69,7 @@ function createLogCollector(onLog: LlamaEngineOptions["onLog"]) {
 
 function explainLoadFailure(lines: string[]): string {
   const reason = [...lines].reverse().find((l) => /error|fail|invalid|unknown|not within|missing/i.test(l));
-  const cleaned = (reason ?? "the engine gave no reason").replace(/(?:\/[^\s'"]+)+/g, "<model file>");
-  return `the model file could not be loaded: ${cleaned}`;
+  return `the model file could not be loaded: ${sanitizeMessage(reason ?? "the engine gave no reason")}`;
 }
 
 export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engine> {
@@ -88,7 +88,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       maxThreads: opts.slots * opts.threads,
     });
   } catch (err) {
-    throw new ModelLoadError(`the inference engine could not start: ${(err as Error).message}`);
+    throw new ModelLoadError(`the inference engine could not start: ${sanitizeMessage((err as Error).message)}`);
   }
 
   let model: LlamaModel;
@@ -114,7 +114,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
   } catch (err) {
     await model.dispose().catch(() => undefined);
     await llama.dispose().catch(() => undefined);
-    throw new ModelLoadError(`could not create ${opts.slots} context(s) of ${opts.contextSize} tokens: ${(err as Error).message}`);
+    throw new ModelLoadError(`could not create ${opts.slots} context(s) of ${opts.contextSize} tokens: ${sanitizeMessage((err as Error).message)}`);
   }
 
   const build = (llama as unknown as { _buildType?: string })._buildType === "localBuild" ? "local" : "prebuilt";

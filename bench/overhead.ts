@@ -1,0 +1,128 @@
+/**
+ * npm run bench:overhead — how much the HTTP server adds to the engine's own latency.
+ *
+ * One process, one run: the same kind of request (unique prompts, temperature 0, 32 tokens) goes
+ * straight to the engine and through the HTTP server (non-streaming and streaming), interleaved so
+ * drift affects every path alike. Writes reports/bench-overhead/<timestamp>/{report.json,report.md}.
+ * Target: server p50 within 10% of the engine's p50 on the tiny model.
+ */
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { defaultConfig } from "../src/config/index.js";
+import { embeddedModelId, ensureEmbeddedModel } from "../src/engine/embedded-model.js";
+import { createLlamaEngine } from "../src/engine/llama-engine.js";
+import { exactPercentile } from "../src/harness/stats/exact.js";
+import { buildServer } from "../src/server/app.js";
+import { createSseParser } from "../src/server/sse.js";
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: "string", default: "150" },
+    "max-tokens": { type: "string", default: "32" },
+    preset: { type: "string", default: "tiny" },
+    out: { type: "string", default: "reports" },
+  },
+});
+const N = Number(values.requests);
+const MAX_TOKENS = Number(values["max-tokens"]);
+const preset = values.preset as "tiny" | "small" | "medium";
+const TARGET_RATIO = 1.1;
+
+const model = await ensureEmbeddedModel(join(tmpdir(), "gauntlet-test-models"), preset);
+const engine = await createLlamaEngine({ modelPath: model.path, modelId: embeddedModelId(preset), slots: 1, threads: 1, contextSize: 2048, gpu: false });
+const config = defaultConfig({ port: 0 });
+const app = await buildServer({ settings: config, engine, ownsEngine: false });
+await app.listen({ host: "127.0.0.1", port: 0 });
+const addr = app.server.address();
+const url = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}/v1/chat/completions`;
+
+const prompt = (tag: string, i: number) => [{ role: "user" as const, content: `Request ${String(i).padStart(5, "0")} via ${tag}: describe the weather.` }];
+const params = { maxTokens: MAX_TOKENS, temperature: 0, topP: 1, seed: undefined, stop: [] };
+
+async function viaEngine(i: number): Promise<number> {
+  const t0 = performance.now();
+  await engine.generate({ messages: prompt("eng", i), params, slot: 0 });
+  return performance.now() - t0;
+}
+
+async function viaHttp(i: number): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: prompt("htp", i), max_tokens: MAX_TOKENS, temperature: 0 }) });
+  await res.json();
+  return performance.now() - t0;
+}
+
+async function viaStream(i: number): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: prompt("sse", i), max_tokens: MAX_TOKENS, temperature: 0, stream: true }) });
+  let done = false;
+  const parser = createSseParser((m) => {
+    if (m.data === "[DONE]") done = true;
+  });
+  for await (const part of res.body!) parser.push(Buffer.from(part));
+  if (!done) throw new Error("stream ended without [DONE]");
+  return performance.now() - t0;
+}
+
+const paths = { engine: viaEngine, http: viaHttp, stream: viaStream };
+const samples: Record<keyof typeof paths, number[]> = { engine: [], http: [], stream: [] };
+const order = Object.keys(paths) as Array<keyof typeof paths>;
+
+for (let i = 0; i < 15; i++) for (const p of order) await paths[p](100000 + i); // warm-up
+for (let i = 0; i < N; i++) {
+  // Rotate the order so no path always runs first after the others.
+  for (let k = 0; k < order.length; k++) {
+    const p = order[(i + k) % order.length]!;
+    samples[p].push(await paths[p](i));
+  }
+  if (process.stdout.isTTY) process.stdout.write(`\r${i + 1}/${N}`);
+}
+if (process.stdout.isTTY) process.stdout.write("\n");
+await app.close();
+await engine.close();
+
+const summary = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { n: xs.length, p50: exactPercentile(sorted, 50)!, p95: exactPercentile(sorted, 95)!, mean: xs.reduce((a, b) => a + b, 0) / xs.length };
+};
+const s = { engine: summary(samples.engine), http: summary(samples.http), stream: summary(samples.stream) };
+const ratio = (a: { p50: number; p95: number }) => ({ p50: a.p50 / s.engine.p50, p95: a.p95 / s.engine.p95 });
+const ratios = { http: ratio(s.http), stream: ratio(s.stream) };
+const pass = ratios.http.p50 < TARGET_RATIO && ratios.stream.p50 < TARGET_RATIO;
+
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const root = join(values.out!, "bench-overhead");
+const dir = join(root, stamp);
+mkdirSync(dir, { recursive: true });
+const report = {
+  schemaVersion: 1,
+  benchmark: "overhead",
+  startedAt: new Date().toISOString(),
+  environment: { node: process.version, platform: process.platform, arch: process.arch, modelPreset: preset, modelSha256: model.sha256 },
+  method: `${N} requests per path after 15 warm-up rounds, interleaved with rotating order; unique prompts; temperature 0; max_tokens ${MAX_TOKENS}; one slot, one thread; exact nearest-rank percentiles; latency is end to end as the client sees it (to the parsed JSON body, or to data: [DONE])`,
+  latencyMs: s,
+  ratios,
+  target: { description: "server p50 / engine p50 < 1.10 (streaming and not)", ratio: TARGET_RATIO },
+  verdict: pass ? "pass" : "fail",
+};
+const fmt = (x: number) => x.toFixed(2);
+const md = `# Server overhead benchmark ${pass ? "✅" : "❌"}
+
+${report.method}.
+
+| path | p50 ms | p95 ms | mean ms | p50 ratio | p95 ratio |
+|---|---|---|---|---|---|
+| engine (direct) | ${fmt(s.engine.p50)} | ${fmt(s.engine.p95)} | ${fmt(s.engine.mean)} | 1.00 | 1.00 |
+| HTTP non-streaming | ${fmt(s.http.p50)} | ${fmt(s.http.p95)} | ${fmt(s.http.mean)} | ${fmt(ratios.http.p50)} | ${fmt(ratios.http.p95)} |
+| HTTP streaming | ${fmt(s.stream.p50)} | ${fmt(s.stream.p95)} | ${fmt(s.stream.mean)} | ${fmt(ratios.stream.p50)} | ${fmt(ratios.stream.p95)} |
+
+Target: ${report.target.description} — ${pass ? "✅ met" : "❌ not met"}.
+`;
+writeFileSync(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(dir, "report.md"), md);
+rmSync(join(root, "latest"), { force: true });
+symlinkSync(stamp, join(root, "latest"));
+process.stdout.write(`${md}\nwritten to ${dir}\n`);

@@ -1,0 +1,110 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, describe, expect, test } from "vitest";
+import type { TestContext } from "vitest";
+import { exampleReport } from "../../src/harness/report/example.js";
+import { chartCount, toHtml } from "../../src/harness/report/html.js";
+import type { RunReport } from "../../src/harness/report/types.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+const IN_CI = Boolean(process.env.CI);
+const NO_CHROMIUM = `Chromium not found at ${CHROMIUM} (apt-get install -y chromium); required when CI is set`;
+const SCREENSHOTS = fileURLToPath(new URL("../../reports/screenshots/", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "gauntlet-chromium-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function requireChromium(ctx: TestContext): void {
+  ctx.skip(!HAS_CHROMIUM && !IN_CI, NO_CHROMIUM);
+  expect(HAS_CHROMIUM, NO_CHROMIUM).toBe(true);
+}
+
+function chromium(...args: string[]): string {
+  const profile = mkdtempSync(join(work, "profile-"));
+  const r = spawnSync(CHROMIUM, [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, ...args,
+  ], { encoding: "utf8", timeout: 90_000, maxBuffer: 64 * 1024 * 1024 });
+  expect(r.error, String(r.error)).toBeUndefined();
+  expect(r.status, r.stderr.slice(-2000)).toBe(0);
+  return r.stdout;
+}
+
+function writePage(name: string, report: RunReport): string {
+  const file = join(work, `${name}.html`);
+  writeFileSync(file, toHtml(report));
+  return pathToFileURL(file).href;
+}
+
+/** The rendered DOM and the attributes of its <body> after the inline script ran. */
+function render(url: string): { dom: string; body: Record<string, string> } {
+  const dom = chromium("--dump-dom", url);
+  const tag = /<body\b([^>]*)>/.exec(dom)?.[1];
+  expect(tag, "no <body> in the dumped DOM").toBeDefined();
+  return { dom, body: Object.fromEntries([...tag!.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!])) };
+}
+
+function renderedBody(url: string): Record<string, string> {
+  return render(url).body;
+}
+
+function hostile(): RunReport {
+  const r = exampleReport();
+  const evil = `</script><script>document.body.dataset.pwned="1"</script><img src=x onerror="document.body.dataset.pwned='2'"><!-- \u2028`;
+  r.name = evil;
+  r.scenarios[0]!.name = evil;
+  r.scenarios[0]!.notes.push(evil);
+  for (const g of r.gates) if (g.scenario === "chat-stream") g.scenario = evil;
+  r.gates[0]!.expression = evil;
+  r.series!.markers = [{ tMs: 60_000, label: evil }];
+  return r;
+}
+
+describe("report.html in headless Chromium", () => {
+  test("the example report draws every chart with no script error", (ctx) => {
+    requireChromium(ctx);
+    const report = exampleReport();
+    const body = renderedBody(writePage("example", report));
+    expect(body["data-charts-drawn"]).toBe(String(chartCount(report)));
+    expect(body["data-charts-drawn"]).toBe("4");
+    expect(body["data-errors"]).toBeUndefined();
+  });
+
+  test("hostile strings neither break the charts nor run injected script", (ctx) => {
+    requireChromium(ctx);
+    const report = hostile();
+    const { dom, body } = render(writePage("hostile", report));
+    expect(body["data-charts-drawn"]).toBe(String(chartCount(report)));
+    expect(body["data-errors"]).toBeUndefined();
+    expect(body["data-pwned"]).toBeUndefined();
+    // No element was injected (the CSP would also block their scripts, but escaping must hold on its own).
+    expect(dom.match(/<script\b/g)).toHaveLength(2);
+    expect(dom).not.toMatch(/<img\b/);
+  });
+
+  test("a report without series or samples draws zero charts cleanly", (ctx) => {
+    requireChromium(ctx);
+    const { series: _s, baseline: _b, ...rest } = exampleReport();
+    const report: RunReport = { ...rest, verdict: "invalid", invalidReasons: ["harness event-loop delay p99 180 ms"], scenarios: [], gates: [] };
+    const body = renderedBody(writePage("empty", report));
+    expect(body["data-charts-drawn"]).toBe("0");
+    expect(body["data-errors"]).toBeUndefined();
+  });
+
+  test("a screenshot of the example report is a non-trivial 1280x1600 PNG", (ctx) => {
+    requireChromium(ctx);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const png = join(SCREENSHOTS, "report-example.png");
+    rmSync(png, { force: true });
+    chromium(`--screenshot=${png}`, "--window-size=1280,1600", writePage("shot", exampleReport()));
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+    expect(bytes.readUInt32BE(16)).toBe(1280);
+    expect(bytes.readUInt32BE(20)).toBe(1600);
+    // A blank or single-colour page of this size compresses to a few KB; text and charts do not.
+    expect(statSync(png).size).toBeGreaterThan(40_000);
+  });
+});
