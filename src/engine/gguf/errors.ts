@@ -25,7 +25,6 @@ export class GgufFormatError extends Error {
 
 /** Quotes a name read from a file for an error message: printable, short, never multi-line. */
 export function quoteName(raw: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = raw.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   return `'${clean.length > 80 ? `${clean.slice(0, 77)}...` : clean}'`;
 }

@@ -47,7 +47,7 @@ export interface TinyModelOptions extends Partial<TinyModelDims> {
 
 /** Weight on output channel 0 for tokens that must never be generated. */
 export const SUPPRESS_WEIGHT = -1000;
-/** Channel-0 output weight of eos when `allowEos` is set (a mild preference for stopping). */
+/** Channel-0 output weight of eos with `allowEos`: on the tiny preset about half of greedy answers stop within 48 tokens. */
 const EOS_BIAS = 2.5;
 const EMBD_STD = 1;
 const QK_STD = 1.5;

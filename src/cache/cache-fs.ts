@@ -1,0 +1,40 @@
+/**
+ * The subset of node:fs/promises the response cache uses. Everything the disk store does to the file system
+ * goes through this interface so tests can inject ENOSPC, EIO, EACCES or a crash at any operation.
+ */
+import * as fsp from "node:fs/promises";
+
+export interface CacheStats {
+  size: number;
+  mtimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
+export interface CacheFileHandle {
+  writeFile(data: Uint8Array): Promise<void>;
+  readFile(): Promise<Buffer>;
+  stat(): Promise<CacheStats>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CacheFs {
+  mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
+  readdir(path: string): Promise<string[]>;
+  /** flags as in fs.open: "r" to read, "wx" to create a new file exclusively. */
+  open(path: string, flags: string, mode?: number): Promise<CacheFileHandle>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  stat(path: string): Promise<CacheStats>;
+}
+
+/** The real file system. */
+export const nodeCacheFs: CacheFs = {
+  mkdir: (path, options) => fsp.mkdir(path, options),
+  readdir: (path) => fsp.readdir(path),
+  open: (path, flags, mode) => fsp.open(path, flags, mode),
+  rename: (from, to) => fsp.rename(from, to),
+  unlink: (path) => fsp.unlink(path),
+  stat: (path) => fsp.stat(path),
+};
