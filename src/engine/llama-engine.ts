@@ -185,6 +185,35 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       }
     },
 
+    async warmSystemPrompt(systemPrompt, slotIndex) {
+      const slot = slots[slotIndex];
+      if (!slot) throw new Error(`no slot ${slotIndex}`);
+      if (slot.busy) throw new Error(`slot ${slotIndex} is already generating`);
+      // The system prompt's tokens are whatever two conversations with it have in common: this holds
+      // for any chat template, without knowing how it closes the system turn.
+      const a = tokenize([{ role: "system", content: systemPrompt }, { role: "user", content: "a" }]);
+      const b = tokenize([{ role: "system", content: systemPrompt }, { role: "user", content: "b" }]);
+      let n = 0;
+      while (n < a.length && n < b.length && a[n] === b[n]) n++;
+      const prefix = a.slice(0, n);
+      if (prefix.length >= slot.sequence.contextSize) throw new ContextOverflowError(prefix.length, slot.sequence.contextSize);
+      slot.busy = true;
+      try {
+        const reuse = commonPrefix(slot, prefix);
+        if (reuse < slot.sequence.nextTokenIndex) {
+          await slot.sequence.eraseContextTokenRanges([{ start: reuse, end: slot.sequence.nextTokenIndex }]);
+        }
+        if (reuse < prefix.length) await slot.sequence.evaluateWithoutGeneratingNewTokens(prefix.slice(reuse));
+        return prefix.length;
+      } finally {
+        slot.busy = false;
+      }
+    },
+
+    async clearPromptState() {
+      for (const s of slots) if (!s.busy) await s.sequence.clearHistory();
+    },
+
     async close() {
       if (closed) return;
       closed = true;

@@ -77,5 +77,13 @@ export interface Engine {
   generate(req: GenerateRequest, onChunk?: (chunk: GenerateChunk) => void): Promise<GenerateResult>;
   /** Picks, among free slots, the one best placed to serve these messages (longest cached prefix). */
   chooseSlot?(free: number[], messages: ChatMessage[]): number;
+  /**
+   * Evaluates a system prompt's tokens into a slot's KV cache without generating, so later requests
+   * that start with it reuse that state. The caller holds the slot (from the pool). Returns the
+   * number of prefix tokens now held.
+   */
+  warmSystemPrompt?(systemPrompt: string, slot: number): Promise<number>;
+  /** Forgets every slot's cached prompt state. The caller holds every slot or knows none is busy. */
+  clearPromptState?(): Promise<void>;
   close(): Promise<void>;
 }
