@@ -1,0 +1,160 @@
+/**
+ * Regression tests for issue 4: corruption, memory pressure, engine timeouts, degraded mode and
+ * recovery never take the server down or serve a wrong answer.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { TransientEngineError } from "../../src/errors.js";
+import { bindAll } from "../../src/engine/retrying-engine.js";
+import type { Engine } from "../../src/engine/types.js";
+import { startTestServer, startTinyEngine, userMessage, type TestServer } from "../helpers/tiny-server.js";
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await startTinyEngine({ slots: 2 });
+});
+afterAll(async () => {
+  await engine?.close();
+});
+
+const chat = (s: TestServer, payload: object) => s.app.inject({ method: "POST", url: "/v1/chat/completions", payload });
+const health = async (s: TestServer) => (await s.app.inject({ method: "GET", url: "/health" })).json();
+
+function logCollector() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, logger: { level: "warn", stream } };
+}
+
+describe("issue 4 regressions", () => {
+  test("the server starts with a corrupted cache directory and serves", async () => {
+    const first = await startTestServer({ slots: 1 }, { engine, server: { ownsEngine: false } });
+    await chat(first, { messages: userMessage("seed the cache"), max_tokens: 4, temperature: 0 });
+    const dir = first.config.cacheDir;
+    await first.app.close();
+    const recDir = join(dir, "responses", readdirSync(join(dir, "responses"))[0]!);
+    // Garbage of every kind: a record that is a directory, binary junk, a stray temp file, a foreign file.
+    mkdirSync(join(recDir, `${"a".repeat(64)}.rec`));
+    writeFileSync(join(recDir, `${"b".repeat(64)}.rec`), Buffer.from([0xff, 0xfe, 0, 0, 1, 2, 3]));
+    writeFileSync(join(recDir, `${"c".repeat(64)}.rec.1-x.tmp`), "half a write");
+    writeFileSync(join(recDir, "notes.txt"), "hello");
+    const again = await startTestServer({ slots: 1, cacheDir: dir }, { engine, server: { ownsEngine: false } });
+    const res = await chat(again, { messages: userMessage("still works"), max_tokens: 4, temperature: 0 });
+    expect(res.statusCode).toBe(200);
+    expect((await health(again)).status).not.toBe("unhealthy");
+    await again.app.close();
+  });
+
+  test("a cache directory that is a file does not stop the server", async () => {
+    const probe = await startTestServer({ slots: 1 }, { engine, server: { ownsEngine: false } });
+    const dir = probe.config.cacheDir;
+    await probe.app.close();
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, "not a directory");
+    const s = await startTestServer({ slots: 1, cacheDir: dir }, { engine, server: { ownsEngine: false } });
+    expect((await chat(s, { messages: userMessage("x"), max_tokens: 3, temperature: 0 })).statusCode).toBe(200);
+    await s.app.close();
+  });
+
+  test("memory pressure clears caches, critical pressure gives 503 with Retry-After, and it recovers", async () => {
+    let usage = 0.5;
+    const s = await startTestServer(
+      { slots: 1, memory: { clearPct: 90, rejectPct: 95, checkMs: 100 } },
+      { engine, server: { ownsEngine: false, memoryProbe: { limitBytes: 1000, readUsage: () => usage * 1000 } } },
+    );
+    const req = { messages: userMessage("pressure"), max_tokens: 4, temperature: 0 };
+    await chat(s, req);
+    expect((await s.app.inject({ method: "GET", url: "/cache" })).json().responses.memoryEntries).toBe(1);
+    usage = 0.92;
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await s.app.inject({ method: "GET", url: "/cache" })).json().responses.memoryEntries).toBe(0);
+    expect((await health(s)).status).toBe("degraded");
+    usage = 0.97;
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await chat(s, req);
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers["retry-after"]).toBeDefined();
+    expect(refused.json().error.code).toBe("memory_pressure");
+    expect((await s.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
+    usage = 0.5;
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await chat(s, req)).statusCode).toBe(200);
+    expect((await health(s)).status).toBe("healthy");
+    await s.app.close();
+  });
+
+  test("engine timeouts are retried with backoff and the answer is right", async () => {
+    let failures = 2;
+    const flaky: Engine = {
+      ...bindAll(engine),
+      generate: async (r, c) => {
+        if (failures-- > 0) throw new TransientEngineError("engine timed out");
+        return engine.generate(r, c);
+      },
+    };
+    const expected = (await engine.generate({ messages: userMessage("retry me") as never, params: { maxTokens: 6, temperature: 0, topP: 1, stop: [] }, slot: 0 })).text;
+    const s = await startTestServer({ slots: 1, retry: { maxRetries: 3, baseMs: 10 } }, { engine: flaky, server: { ownsEngine: false } });
+    const res = await chat(s, { messages: userMessage("retry me"), max_tokens: 6, temperature: 0 });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().choices[0].message.content).toBe(expected);
+    expect(failures).toBe(-1);
+    await s.app.close();
+  });
+
+  test("an engine that keeps failing gives a clean 500 in the OpenAI shape, with no internals", async () => {
+    const broken: Engine = { ...bindAll(engine), generate: async () => { throw new TransientEngineError("native failure at /secret/path/libllama.so"); } };
+    const s = await startTestServer({ slots: 1, retry: { maxRetries: 2, baseMs: 1 } }, { engine: broken, server: { ownsEngine: false } });
+    const res = await chat(s, { messages: userMessage("x"), max_tokens: 2 });
+    expect(res.statusCode).toBe(500);
+    expect(res.json().error.type).toBe("server_error");
+    expect(res.body).not.toContain("/secret");
+    expect((await chat(s, { messages: [], max_tokens: 2 })).statusCode).toBe(400);
+    await s.app.close();
+  });
+
+  test("degraded mode keeps serving, concurrent requests see no race, and the breaker recovers", async () => {
+    const logs = logCollector();
+    const s = await startTestServer(
+      { slots: 2, breaker: { enabled: true, failureThreshold: 5, successThreshold: 2, cooldownMs: 200 } },
+      { engine, server: { ownsEngine: false, logger: logs.logger } },
+    );
+    await chat(s, { messages: userMessage("warm up the store"), max_tokens: 2, temperature: 0 });
+    const recRoot = join(s.config.cacheDir, "responses");
+    const recDir = join(recRoot, readdirSync(recRoot)[0]!);
+    // Pull the directory out from under the store: every write now fails.
+    rmSync(recDir, { recursive: true, force: true });
+    writeFileSync(recDir, "in the way");
+
+    const prompts = Array.from({ length: 20 }, (_, i) => `degraded ${i}`);
+    const expected = await Promise.all(prompts.map(async (p) => (await engine.generate({ messages: userMessage(p) as never, params: { maxTokens: 6, temperature: 0, topP: 1, stop: [] }, slot: 0 }).catch(() => null))?.text));
+    const results = await Promise.all(prompts.map((p) => chat(s, { messages: userMessage(p), max_tokens: 6, temperature: 0 })));
+    expect(results.every((r) => r.statusCode === 200)).toBe(true);
+    results.forEach((r, i) => {
+      if (expected[i] !== undefined) expect(r.json().choices[0].message.content).toBe(expected[i]);
+    });
+    const h = await health(s);
+    expect(h.status).toBe("degraded");
+    expect(h.reasons.join(" ")).toMatch(/circuit breaker/);
+
+    // Recovery: the directory comes back, the cool-down passes, trial writes succeed.
+    rmSync(recDir, { force: true });
+    mkdirSync(recDir);
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 4; i++) await chat(s, { messages: userMessage(`recover ${i}`), max_tokens: 2, temperature: 0 });
+    expect((await health(s)).status).toBe("healthy");
+
+    // Error logs are sanitized: no absolute paths, no prompt text.
+    const text = logs.lines.join("\n");
+    expect(logs.lines.length).toBeGreaterThan(0);
+    expect(text).not.toContain(s.config.cacheDir);
+    expect(text).not.toContain("degraded 1");
+    await s.app.close();
+  });
+});
