@@ -11,12 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { defaultConfig } from "../src/config/index.js";
 import { embeddedModelId, ensureEmbeddedModel } from "../src/engine/embedded-model.js";
 import { createLlamaEngine } from "../src/engine/llama-engine.js";
 import { exactPercentile } from "../src/harness/stats/exact.js";
 import { buildServer } from "../src/server/app.js";
-import { createSseParser } from "../src/server/sse.js";
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +33,7 @@ const TARGET_RATIO = 1.1;
 
 const model = await ensureEmbeddedModel(join(tmpdir(), "gauntlet-test-models"), preset);
 const engine = await createLlamaEngine({ modelPath: model.path, modelId: embeddedModelId(preset), slots: 1, threads: 1, contextSize: 2048, gpu: false });
+const engineBuild = engine.info().build;
 const config = defaultConfig({ port: 0 });
 const app = await buildServer({ settings: config, engine, ownsEngine: false });
 await app.listen({ host: "127.0.0.1", port: 0 });
@@ -48,24 +49,27 @@ async function viaEngine(i: number): Promise<number> {
   return performance.now() - t0;
 }
 
-async function viaHttp(i: number): Promise<number> {
-  const t0 = performance.now();
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: prompt("htp", i), max_tokens: MAX_TOKENS, temperature: 0 }) });
-  await res.json();
-  return performance.now() - t0;
-}
-
-async function viaStream(i: number): Promise<number> {
-  const t0 = performance.now();
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: prompt("sse", i), max_tokens: MAX_TOKENS, temperature: 0, stream: true }) });
-  let done = false;
-  const parser = createSseParser((m) => {
-    if (m.data === "[DONE]") done = true;
+// The HTTP client runs in a worker thread: its own event loop, so the server's latency is not
+// inflated by the client's JSON and SSE parsing on the same thread.
+// tsx's loader is not inherited by workers on Node 20: register it inside the worker first.
+const clientUrl = new URL("./overhead-client.ts", import.meta.url).href;
+const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(clientUrl)}); });`;
+const worker = new Worker(boot, { eval: true, workerData: { url, maxTokens: MAX_TOKENS } });
+let nextId = 0;
+const pending = new Map<number, (ms: number) => void>();
+worker.on("message", (m: { id: number; ms: number; error?: string }) => {
+  if (m.error) throw new Error(m.error);
+  pending.get(m.id)?.(m.ms);
+  pending.delete(m.id);
+});
+const viaWorker = (mode: "http" | "stream", i: number) =>
+  new Promise<number>((resolve) => {
+    const id = nextId++;
+    pending.set(id, resolve);
+    worker.postMessage({ id, mode, i });
   });
-  for await (const part of res.body!) parser.push(Buffer.from(part));
-  if (!done) throw new Error("stream ended without [DONE]");
-  return performance.now() - t0;
-}
+const viaHttp = (i: number) => viaWorker("http", i);
+const viaStream = (i: number) => viaWorker("stream", i);
 
 const paths = { engine: viaEngine, http: viaHttp, stream: viaStream };
 const samples: Record<keyof typeof paths, number[]> = { engine: [], http: [], stream: [] };
@@ -81,6 +85,7 @@ for (let i = 0; i < N; i++) {
   if (process.stdout.isTTY) process.stdout.write(`\r${i + 1}/${N}`);
 }
 if (process.stdout.isTTY) process.stdout.write("\n");
+await worker.terminate();
 await app.close();
 await engine.close();
 
@@ -101,8 +106,8 @@ const report = {
   schemaVersion: 1,
   benchmark: "overhead",
   startedAt: new Date().toISOString(),
-  environment: { node: process.version, platform: process.platform, arch: process.arch, modelPreset: preset, modelSha256: model.sha256 },
-  method: `${N} requests per path after 15 warm-up rounds, interleaved with rotating order; unique prompts; temperature 0; max_tokens ${MAX_TOKENS}; one slot, one thread; exact nearest-rank percentiles; latency is end to end as the client sees it (to the parsed JSON body, or to data: [DONE])`,
+  environment: { node: process.version, platform: process.platform, arch: process.arch, modelPreset: preset, modelSha256: model.sha256, engineBuild: engineBuild },
+  method: `${N} requests per path after 15 warm-up rounds, interleaved with rotating order; unique prompts; temperature 0; max_tokens ${MAX_TOKENS}; one slot, one thread; exact nearest-rank percentiles; latency is end to end as the client sees it (to the parsed JSON body, or to data: [DONE]); the HTTP client runs in a worker thread`,
   latencyMs: s,
   ratios,
   target: { description: "server p50 / engine p50 < 1.10 (streaming and not)", ratio: TARGET_RATIO },
