@@ -1,11 +1,19 @@
 /** The `gauntlet` command: one file per subcommand; this one only dispatches. */
 import { sanitizeMessage } from "../observability/sanitize.js";
 import { runServe } from "../server/main.js";
+import { runEngineCommand } from "./engine.js";
+import { runGateCommand } from "./gate.js";
+import { runReportCommand } from "./report.js";
+import { runStressCommand } from "./stress.js";
 
 const USAGE = `Usage: gauntlet <command> [options]
 
 Commands:
   serve     serve the OpenAI-compatible API (embedded tiny model by default)
+  engine    build the optimized engine for this CPU (engine build) or show the engine in use (engine status)
+  gate      the release gate: quick scenarios on the bundled server; exit 0 green, 1 red, 2 invalid
+  stress    run load scenarios against the bundled server or a loopback --target
+  report    re-render a run directory's report.md, junit.xml and report.html from its report.json
 
 Run 'gauntlet <command> --help' for a command's options.`;
 
@@ -14,11 +22,25 @@ const io = {
   stderr: (line: string) => process.stderr.write(`${line}\n`),
 };
 
+const harnessIo = {
+  ...io,
+  progress: (text: string) => process.stderr.write(text),
+  isTTY: process.stderr.isTTY === true,
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "serve":
       return runServe(rest, process.env, io);
+    case "engine":
+      return runEngineCommand(rest, io);
+    case "stress":
+      return runStressCommand(rest, process.env, harnessIo);
+    case "gate":
+      return runGateCommand(rest, process.env, harnessIo);
+    case "report":
+      return runReportCommand(rest, io);
     case undefined:
     case "help":
     case "--help":

@@ -1,30 +1,22 @@
 /**
- * The Engine on node-llama-cpp: the ONLY module in the project that imports it.
+ * The Engine on node-llama-cpp: the ONLY module (with its llama-engine-* parts) that imports it.
  *
  * One context per slot (each with a single sequence) so that slots run really in parallel; the
- * low-level `sequence.evaluate()` generator (the fastest path measured); the prompt prefix already in
- * a slot's KV cache is reused instead of evaluated again.
+ * native slot path (llama-engine-slot.ts) drives the addon directly; the prompt is tokenized once
+ * per request with repeated texts cached (llama-engine-tokens.ts); the prompt prefix already in a
+ * slot's KV cache is reused, and requests go to the slot holding their session or longest prefix.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import {
-  getLlama,
-  LlamaLogLevel,
-  resolveChatWrapper,
-  type ChatHistoryItem,
-  type ChatWrapper,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaModel,
-  type Token,
-} from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
 import { ContextOverflowError, ModelLoadError } from "../errors.js";
 import { sanitizeMessage } from "../observability/sanitize.js";
-import { createStopMatcher, createTokenDecoder } from "./text-stream.js";
-import type { ChatMessage, Engine, EngineInfo, GenerateChunk, GenerateRequest, GenerateResult } from "./types.js";
+import { createEvaluateSlot, createNativeSlot, nativeAccess, type EngineSlot, type SlotSampling } from "./llama-engine-slot.js";
+import { createPromptTokenizer } from "./llama-engine-tokens.js";
+import { createStopMatcher, createTokenDecoder, type Detokenize } from "./text-stream.js";
+import type { Engine, EngineInfo, EngineStats, GenerateChunk, GenerateRequest, GenerateResult } from "./types.js";
 
 export interface LlamaEngineOptions {
   modelPath: string;
@@ -34,15 +26,20 @@ export interface LlamaEngineOptions {
   threads: number;
   contextSize: number;
   gpu: false | "auto" | "cuda" | "vulkan" | "metal";
+  /** "native" (default when available) drives the addon directly; "evaluate" uses sequence.evaluate(). */
+  generationPath?: "native" | "evaluate";
   /** Called with warnings from the native library (already stripped of paths by the caller's logger). */
   onLog?: (level: "warn" | "error", message: string) => void;
 }
 
 interface Slot {
-  context: LlamaContext;
-  sequence: LlamaContextSequence;
+  impl: EngineSlot;
   busy: boolean;
+  lastUsed: number;
 }
+
+/** Sessions remembered for routing (X-Session-Id -> slot), oldest forgotten first. */
+const MAX_SESSIONS = 4096;
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -70,6 +67,22 @@ function createLogCollector(onLog: LlamaEngineOptions["onLog"]) {
 function explainLoadFailure(lines: string[]): string {
   const reason = [...lines].reverse().find((l) => /error|fail|invalid|unknown|not within|missing/i.test(l));
   return `the model file could not be loaded: ${sanitizeMessage(reason ?? "the engine gave no reason")}`;
+}
+
+/** detokenize() that answers a repeated call with the same arrays from memory (the decoder asks twice). */
+function memoDetokenize(model: LlamaModel): Detokenize {
+  let lastTokens: readonly number[] | null = null;
+  let lastLength = -1;
+  let lastContext: readonly number[] | null = null;
+  let lastText = "";
+  return (tokens, context) => {
+    if (tokens === lastTokens && tokens.length === lastLength && context === lastContext) return lastText;
+    lastText = model.detokenize(tokens as Token[], false, context as Token[]);
+    lastTokens = tokens;
+    lastLength = tokens.length;
+    lastContext = context;
+    return lastText;
+  };
 }
 
 export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engine> {
@@ -101,17 +114,18 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
 
   const chatWrapper: ChatWrapper = resolveChatWrapper(model);
   const slots: Slot[] = [];
+  let path: "native" | "evaluate" = opts.generationPath ?? "native";
   try {
     for (let i = 0; i < opts.slots; i++) {
-      const context = await model.createContext({
-        contextSize: opts.contextSize,
-        sequences: 1,
-        threads: opts.threads,
-        flashAttention: false,
-      });
-      slots.push({ context, sequence: context.getSequence(), busy: false });
+      const context = await model.createContext({ contextSize: opts.contextSize, sequences: 1, threads: opts.threads, flashAttention: false });
+      const access = path === "native" ? nativeAccess(llama, model, context) : null;
+      if (access) access.ctx.setThreads(opts.threads);
+      else path = "evaluate";
+      const impl = access ? createNativeSlot(access, context.batchSize, context) : createEvaluateSlot(context);
+      slots.push({ impl, busy: false, lastUsed: 0 });
     }
   } catch (err) {
+    for (const s of slots) await s.impl.dispose().catch(() => undefined);
     await model.dispose().catch(() => undefined);
     await llama.dispose().catch(() => undefined);
     throw new ModelLoadError(`could not create ${opts.slots} context(s) of ${opts.contextSize} tokens: ${sanitizeMessage((err as Error).message)}`);
@@ -127,57 +141,128 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     threads: opts.threads,
     gpu: llama.gpu,
     build,
+    generationPath: path,
   };
 
-  const tokenize = (messages: ChatMessage[]): Token[] => {
-    const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
-      if (m.role === "system") return { type: "system", text: m.content };
-      if (m.role === "user") return { type: "user", text: m.content };
-      return { type: "model", response: [m.content] };
-    });
-    history.push({ type: "model", response: [] });
-    const { contextText } = chatWrapper.generateContextState({ chatHistory: history });
-    return contextText.tokenize(model.tokenizer);
-  };
-
-  const commonPrefix = (slot: Slot, tokens: Token[]): number =>
-    Math.min(slot.sequence.compareContextTokens(tokens).firstDifferentIndex, slot.sequence.nextTokenIndex);
-
-  const detokenize = (tokens: readonly number[], last: readonly number[]) =>
-    model.detokenize(tokens as Token[], false, last as Token[]);
-
+  const prompts = createPromptTokenizer(model, chatWrapper);
+  const detokenize = memoDetokenize(model);
+  const sessions = new Map<string, number>();
+  const counters = { generations: 0, promptTokensEvaluated: 0, promptTokensReused: 0, completionTokens: 0, sessionRoutes: 0, prefixRoutes: 0 };
+  let useClock = 0;
   let closed = false;
+
+  const rememberSession = (sessionId: string | undefined, slot: number) => {
+    if (!sessionId) return;
+    sessions.delete(sessionId);
+    sessions.set(sessionId, slot);
+    if (sessions.size > MAX_SESSIONS) sessions.delete(sessions.keys().next().value as string);
+  };
+
+  const holdSlot = (index: number | undefined): Slot => {
+    if (closed) throw new Error("engine is closed");
+    const slot = slots[index ?? 0];
+    if (!slot) throw new Error(`no slot ${String(index)}`);
+    if (slot.busy) throw new Error(`slot ${String(index)} is already generating`);
+    slot.busy = true;
+    slot.lastUsed = ++useClock;
+    return slot;
+  };
+
+  async function generateOn(slot: Slot, req: GenerateRequest, onChunk?: (chunk: GenerateChunk) => void): Promise<GenerateResult> {
+    const tokens = prompts.tokenize(req.messages);
+    if (tokens.length >= opts.contextSize) throw new ContextOverflowError(tokens.length, opts.contextSize);
+    // Never let the context shift: generation stops at the context's end ("length").
+    const budget = Math.min(req.params.maxTokens, opts.contextSize - tokens.length);
+    const { temperature } = req.params;
+    const sampling: SlotSampling = {
+      temperature,
+      topK: 40,
+      topP: temperature > 0 ? req.params.topP : 0.95,
+      seed: req.params.seed ?? (temperature > 0 ? Math.floor(Math.random() * 2 ** 31) : 0),
+    };
+    const decoder = createTokenDecoder(detokenize);
+    const stopper = createStopMatcher(req.params.stop);
+    let text = "";
+    let completionTokens = 0;
+    let finishReason: GenerateResult["finishReason"] = "length";
+    let stopMatched = false;
+    const emit = (piece: string) => {
+      if (!piece) return;
+      text += piece;
+      onChunk?.({ type: "text", text: piece });
+    };
+
+    let reused = Math.min(slot.impl.commonPrefix(tokens), tokens.length - 1);
+    let aborted = false;
+    if (budget > 0) {
+      const run = await slot.impl.run(tokens, sampling, req.signal, (token) => {
+        if (model.isEogToken(token)) {
+          finishReason = "stop";
+          return false;
+        }
+        completionTokens++;
+        const r = stopper.push(decoder.push(token));
+        emit(r.text);
+        if (r.stopped) {
+          stopMatched = true;
+          finishReason = "stop";
+          return false;
+        }
+        return completionTokens < budget;
+      });
+      reused = run.reused;
+      aborted = run.aborted;
+    }
+    if (!aborted && !stopMatched) {
+      // Text held back (an incomplete character, a possible stop-string start) belongs to the answer.
+      const tail = stopper.push(decoder.flush());
+      emit(tail.text);
+      if (tail.stopped) finishReason = "stop";
+      else emit(stopper.flush());
+    }
+    counters.generations++;
+    counters.promptTokensReused += reused;
+    counters.promptTokensEvaluated += tokens.length - reused;
+    counters.completionTokens += completionTokens;
+    rememberSession(req.sessionId, req.slot ?? 0);
+    return { text, finishReason, promptTokens: tokens.length, completionTokens, cachedTokens: reused, aborted };
+  }
 
   return {
     info: () => info,
 
     async countPromptTokens(messages) {
-      return tokenize(messages).length;
+      return prompts.tokenize(messages).length;
     },
 
-    chooseSlot(free, messages) {
+    chooseSlot(free, messages, sessionId) {
       if (free.length <= 1) return free[0] ?? 0;
-      const tokens = tokenize(messages);
+      const owner = sessionId === undefined ? undefined : sessions.get(sessionId);
+      if (owner !== undefined && free.includes(owner)) {
+        counters.sessionRoutes++;
+        return owner;
+      }
+      const tokens = prompts.tokenize(messages);
       let best = free[0]!;
       let bestLen = -1;
+      let bestUse = Infinity;
       for (const i of free) {
         const s = slots[i];
         if (!s) continue;
-        const len = commonPrefix(s, tokens);
-        if (len > bestLen) {
+        const len = s.impl.commonPrefix(tokens);
+        // Longest cached prefix; on a tie the least recently used slot (keeps the others' caches).
+        if (len > bestLen || (len === bestLen && s.lastUsed < bestUse)) {
           best = i;
           bestLen = len;
+          bestUse = s.lastUsed;
         }
       }
+      if (bestLen > 0) counters.prefixRoutes++;
       return best;
     },
 
-    async generate(req: GenerateRequest, onChunk?: (chunk: GenerateChunk) => void): Promise<GenerateResult> {
-      if (closed) throw new Error("engine is closed");
-      const slot = slots[req.slot ?? 0];
-      if (!slot) throw new Error(`no slot ${String(req.slot)}`);
-      if (slot.busy) throw new Error(`slot ${String(req.slot)} is already generating`);
-      slot.busy = true;
+    async generate(req, onChunk) {
+      const slot = holdSlot(req.slot);
       try {
         return await generateOn(slot, req, onChunk);
       } finally {
@@ -186,24 +271,17 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     },
 
     async warmSystemPrompt(systemPrompt, slotIndex) {
-      const slot = slots[slotIndex];
-      if (!slot) throw new Error(`no slot ${slotIndex}`);
-      if (slot.busy) throw new Error(`slot ${slotIndex} is already generating`);
       // The system prompt's tokens are whatever two conversations with it have in common: this holds
       // for any chat template, without knowing how it closes the system turn.
-      const a = tokenize([{ role: "system", content: systemPrompt }, { role: "user", content: "a" }]);
-      const b = tokenize([{ role: "system", content: systemPrompt }, { role: "user", content: "b" }]);
+      const a = prompts.tokenize([{ role: "system", content: systemPrompt }, { role: "user", content: "a" }]);
+      const b = prompts.tokenize([{ role: "system", content: systemPrompt }, { role: "user", content: "b" }]);
       let n = 0;
       while (n < a.length && n < b.length && a[n] === b[n]) n++;
       const prefix = a.slice(0, n);
-      if (prefix.length >= slot.sequence.contextSize) throw new ContextOverflowError(prefix.length, slot.sequence.contextSize);
-      slot.busy = true;
+      if (prefix.length >= opts.contextSize) throw new ContextOverflowError(prefix.length, opts.contextSize);
+      const slot = holdSlot(slotIndex);
       try {
-        const reuse = commonPrefix(slot, prefix);
-        if (reuse < slot.sequence.nextTokenIndex) {
-          await slot.sequence.eraseContextTokenRanges([{ start: reuse, end: slot.sequence.nextTokenIndex }]);
-        }
-        if (reuse < prefix.length) await slot.sequence.evaluateWithoutGeneratingNewTokens(prefix.slice(reuse));
+        await slot.impl.prime(prefix);
         return prefix.length;
       } finally {
         slot.busy = false;
@@ -211,89 +289,23 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     },
 
     async clearPromptState() {
-      for (const s of slots) if (!s.busy) await s.sequence.clearHistory();
+      for (const s of slots) if (!s.busy) await s.impl.clear();
+      sessions.clear();
+    },
+
+    stats(): EngineStats {
+      const tok = prompts.counters();
+      return { ...counters, tokenizerCacheHits: tok.hits, tokenizerCacheMisses: tok.misses, busySlots: slots.filter((s) => s.busy).length };
     },
 
     async close() {
       if (closed) return;
       closed = true;
-      for (const s of slots) await s.context.dispose().catch(() => undefined);
+      for (const s of slots) await s.impl.dispose().catch(() => undefined);
       await model.dispose().catch(() => undefined);
       await llama.dispose().catch(() => undefined);
     },
   };
-
-  async function generateOn(slot: Slot, req: GenerateRequest, onChunk?: (chunk: GenerateChunk) => void): Promise<GenerateResult> {
-    const tokens = tokenize(req.messages);
-    const contextSize = slot.sequence.contextSize;
-    if (tokens.length >= contextSize) throw new ContextOverflowError(tokens.length, contextSize);
-
-    // Prefix reuse: keep what the KV cache already holds, evaluate only the rest (at least one token).
-    let reuse = commonPrefix(slot, tokens);
-    if (reuse >= tokens.length) reuse = tokens.length - 1;
-    if (reuse < slot.sequence.nextTokenIndex) {
-      await slot.sequence.eraseContextTokenRanges([{ start: reuse, end: slot.sequence.nextTokenIndex }]);
-    }
-    const input = tokens.slice(reuse);
-
-    // Never let the library shift the context silently: stop at the context's end ("length").
-    const budget = Math.min(req.params.maxTokens, contextSize - tokens.length);
-    const decoder = createTokenDecoder(detokenize);
-    const stopper = createStopMatcher(req.params.stop);
-    let text = "";
-    let completionTokens = 0;
-    let finishReason: GenerateResult["finishReason"] = "length";
-    let aborted = false;
-    let stopMatched = false;
-    const emit = (piece: string) => {
-      if (!piece) return;
-      text += piece;
-      onChunk?.({ type: "text", text: piece });
-    };
-
-    try {
-      if (budget > 0) {
-        const iterator = slot.sequence.evaluate(input, {
-          temperature: req.params.temperature,
-          topP: req.params.temperature > 0 ? req.params.topP : undefined,
-          topK: req.params.temperature > 0 ? 40 : undefined,
-          seed: req.params.seed ?? (req.params.temperature > 0 ? Math.floor(Math.random() * 2 ** 31) : 0),
-        });
-        for await (const token of iterator) {
-          if (req.signal?.aborted) {
-            aborted = true;
-            break;
-          }
-          if (model.isEogToken(token)) {
-            finishReason = "stop";
-            break;
-          }
-          completionTokens++;
-          const r = stopper.push(decoder.push(token));
-          emit(r.text);
-          if (r.stopped) {
-            stopMatched = true;
-            finishReason = "stop";
-            break;
-          }
-          if (completionTokens >= budget) break;
-        }
-      }
-      if (!aborted && !stopMatched) {
-        // Text held back (an incomplete character, a possible stop-string start) belongs to the answer.
-        const tail = stopper.push(decoder.flush());
-        emit(tail.text);
-        if (tail.stopped) finishReason = "stop";
-        else emit(stopper.flush());
-      }
-    } catch (err) {
-      // A failed evaluation leaves the KV cache in an unknown state: start clean next time.
-      await slot.sequence.clearHistory().catch(() => undefined);
-      throw err;
-    }
-    if (aborted) await slot.sequence.clearHistory().catch(() => undefined);
-    return { text, finishReason, promptTokens: tokens.length, completionTokens, cachedTokens: reuse, aborted };
-  }
 }
 
 /** Measures one generation straight on the engine (used by the overhead benchmark). */

@@ -64,6 +64,28 @@ export interface EngineInfo {
   gpu: string | false;
   /** Which native build runs: "prebuilt" or "local". */
   build: string;
+  /** How tokens are generated: "native" (addon calls) or "evaluate" (sequence.evaluate()). */
+  generationPath?: string;
+}
+
+/** Cumulative counters since the engine started (for /metrics: export them as counters, not gauges). */
+export interface EngineStats {
+  /** Generations run (finished, stopped or aborted). */
+  generations: number;
+  /** Prompt tokens evaluated (not found in a slot's KV cache). */
+  promptTokensEvaluated: number;
+  /** Prompt tokens reused from a slot's KV cache (prefix cache hits, in tokens). */
+  promptTokensReused: number;
+  completionTokens: number;
+  /** Slot choices decided by the session (X-Session-Id) that last used the slot. */
+  sessionRoutes: number;
+  /** Slot choices decided by the longest cached prompt prefix (a non-empty one). */
+  prefixRoutes: number;
+  /** Text tokenizations answered from the tokenizer cache / computed. */
+  tokenizerCacheHits: number;
+  tokenizerCacheMisses: number;
+  /** Slots generating right now (a gauge). */
+  busySlots: number;
 }
 
 export interface Engine {
@@ -75,8 +97,11 @@ export interface Engine {
    * `info().slots` generations run at once. `onChunk` receives text as it is produced.
    */
   generate(req: GenerateRequest, onChunk?: (chunk: GenerateChunk) => void): Promise<GenerateResult>;
-  /** Picks, among free slots, the one best placed to serve these messages (longest cached prefix). */
-  chooseSlot?(free: number[], messages: ChatMessage[]): number;
+  /**
+   * Picks, among free slots, the one best placed to serve these messages: the slot the session
+   * (X-Session-Id) last used, else the longest cached prompt prefix.
+   */
+  chooseSlot?(free: number[], messages: ChatMessage[], sessionId?: string): number;
   /**
    * Evaluates a system prompt's tokens into a slot's KV cache without generating, so later requests
    * that start with it reuse that state. The caller holds the slot (from the pool). Returns the
@@ -85,5 +110,7 @@ export interface Engine {
   warmSystemPrompt?(systemPrompt: string, slot: number): Promise<number>;
   /** Forgets every slot's cached prompt state. The caller holds every slot or knows none is busy. */
   clearPromptState?(): Promise<void>;
+  /** Cumulative counters (prefix reuse, tokens, routing). */
+  stats?(): EngineStats;
   close(): Promise<void>;
 }

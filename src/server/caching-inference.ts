@@ -51,9 +51,11 @@ export function createCachingInference(opts: CachingInferenceOptions): Inference
     if (hit) return fromCache(req, hit, start, onChunk);
 
     let leader: InferenceOutcome | undefined;
+    let ledByUs = false;
     let shared;
     try {
       shared = await cache.singleFlight(key, async () => {
+        ledByUs = true;
         req.onCacheStatus?.(false);
         leader = await inner.run(req, onChunk);
         const value = toCached(leader.result);
@@ -61,8 +63,9 @@ export function createCachingInference(opts: CachingInferenceOptions): Inference
         return value;
       });
     } catch (err) {
-      if (leader !== undefined || req.signal.aborted) throw err;
-      // The request we waited on failed (its client left, the engine failed): generate for ourselves.
+      // Our own generation failed (queue full, timeout, engine error): that is the answer.
+      if (ledByUs || req.signal.aborted) throw err;
+      // The identical request we waited on failed (its client left, the engine failed): try ourselves.
       return run(req, onChunk);
     }
     if (!shared.shared && leader) return { ...leader, cacheHit: false };

@@ -20,6 +20,8 @@ export interface RequestTimings {
 export interface InferenceOutcome {
   result: GenerateResult;
   timings: RequestTimings;
+  /** Answered from the response cache (or from an identical request's generation in flight). */
+  cacheHit?: boolean;
 }
 
 export interface InferenceRequest {
@@ -28,6 +30,8 @@ export interface InferenceRequest {
   sessionId?: string;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Told, before any text, whether the answer comes from the cache (sets X-Cache-Hit). */
+  onCacheStatus?: (hit: boolean) => void;
 }
 
 export interface InferenceService {
@@ -39,6 +43,10 @@ export interface InferenceOptions {
   pool: SlotPool;
   timeoutMs: number;
   now?: () => number;
+  /** Gap in ms between two consecutive generated chunks of one response (inter-token latency). */
+  onInterToken?: (ms: number) => void;
+  /** Debug lines (slot, timings, token counts; never text). Request ids come from the log context. */
+  log?: { debug(obj: object, msg: string): void };
 }
 
 export class ClientAbortError extends Error {
@@ -69,17 +77,26 @@ export function createInferenceService(opts: InferenceOptions): InferenceService
       }
 
       let ttftAt: number | null = null;
+      let lastChunkAt: number | null = null;
+      opts.log?.debug({ slot: lease.slot, queueMs: lease.queuedMs }, "generation started");
       try {
         const result = await opts.engine.generate(
           { messages: req.messages, params: req.params, signal, sessionId: req.sessionId, slot: lease.slot },
           (chunk) => {
-            if (ttftAt === null) ttftAt = now();
+            const t = now();
+            if (ttftAt === null) ttftAt = t;
+            if (lastChunkAt !== null) opts.onInterToken?.(t - lastChunkAt);
+            lastChunkAt = t;
             onChunk?.(chunk);
           },
         );
         if (result.aborted && timeout.aborted && !req.signal.aborted) throw timeoutError();
         if (result.aborted && req.signal.aborted) throw new ClientAbortError("the client went away during generation");
         const end = now();
+        opts.log?.debug(
+          { slot: lease.slot, promptTokens: result.promptTokens, completionTokens: result.completionTokens, finishReason: result.finishReason },
+          "generation finished",
+        );
         const genMs = ttftAt === null ? 0 : end - ttftAt;
         return {
           result,

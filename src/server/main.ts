@@ -3,14 +3,17 @@
  * signals and listens. Everything it builds comes from the same factories the tests use.
  */
 import { join } from "node:path";
+import { prepareEngineProcess } from "../cli/engine.js";
 import { checkPortAvailable, describePortProblem, formatConfigErrors, loadConfig, renderHelp, wantsHelp } from "../config/index.js";
 import type { FrozenConfig } from "../config/index.js";
 import { embeddedModelId, ensureEmbeddedModel } from "../engine/embedded-model.js";
+import { parseFaultSettings, withFaults } from "../engine/faulty-engine.js";
 import { GgufFormatError } from "../engine/gguf/errors.js";
 import { readGgufHeader } from "../engine/gguf/header.js";
 import { createLlamaEngine } from "../engine/llama-engine.js";
 import type { Engine } from "../engine/types.js";
 import { ModelLoadError } from "../errors.js";
+import { readChaosSwitches } from "../harness/chaos/serve-switches.js";
 import { buildServer } from "./app.js";
 
 export interface Io {
@@ -35,12 +38,17 @@ export async function resolveModel(config: FrozenConfig): Promise<ResolvedModel>
   return { path: m.path, id: embeddedModelId(config.modelPreset), embedded: true };
 }
 
-export function engineFor(config: FrozenConfig, model: ResolvedModel, onLog?: (level: "warn" | "error", msg: string) => void): Promise<Engine> {
+export function engineFor(
+  config: FrozenConfig,
+  model: ResolvedModel,
+  onLog?: (level: "warn" | "error", msg: string) => void,
+  threads: number = config.threads,
+): Promise<Engine> {
   return createLlamaEngine({
     modelPath: model.path,
     modelId: model.id,
     slots: config.slots,
-    threads: config.threads,
+    threads,
     contextSize: config.contextSize,
     gpu: config.gpu,
     onLog,
@@ -59,7 +67,28 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
     return 2;
   }
   const config = loaded.config;
-  for (const w of loaded.warnings) io.stderr(`warning: ${w}`);
+  // Engine build and thread plan first: this may re-run the command with UV_THREADPOOL_SIZE set.
+  const engineSetup = await prepareEngineProcess({ argv, env, slots: config.slots, threads: config.threads, gpu: config.gpu });
+  if (engineSetup.relaunched) return engineSetup.exitCode;
+  const threads = engineSetup.plan.threadsPerSlot;
+  // The thread plan's own advice replaces the generic --threads warning (it knows the build).
+  for (const w of loaded.warningDetails) if (w.code !== "threads-slow-prebuilt") io.stderr(`warning: ${w.message}`);
+  for (const note of engineSetup.notes) io.stderr(`warning: ${note}`);
+  // Test-only debug fault switch (the harness's intermittent-faults scenario); off unless set.
+  const faults = parseFaultSettings(env);
+  if (!faults.ok) {
+    io.stderr(formatConfigErrors([faults.error], []));
+    return 2;
+  }
+  const faultSettings = faults.settings;
+  if (faultSettings) io.stderr(`warning: GAUNTLET_DEBUG_FAULT_RATE=${faultSettings.rate}: that fraction of generations fails on purpose (test only)`);
+  // Test-only chaos switches (gauntlet chaos): GAUNTLET_DEBUG_ENGINE_FAULT, GAUNTLET_DEBUG_CACHE_FS_FAULT; off unless set.
+  const chaos = readChaosSwitches(env);
+  if (!chaos.ok) {
+    io.stderr(formatConfigErrors([chaos.error], []));
+    return 2;
+  }
+  for (const w of chaos.warnings) io.stderr(`warning: ${w}`);
 
   const port = await checkPortAvailable(config.host, config.port);
   if (!port.ok) {
@@ -78,11 +107,16 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
     throw err;
   }
 
-  const enginePromise = engineFor(config, model);
+  const loadedEngine = faultSettings ? engineFor(config, model, undefined, threads).then((e) => withFaults(e, faultSettings)) : engineFor(config, model, undefined, threads);
+  const enginePromise = chaos.wrapEngine ? loadedEngine.then(chaos.wrapEngine) : loadedEngine;
   const app = await buildServer({
     settings: config,
     engine: enginePromise,
-    logger: config.logLevel === "silent" ? false : { level: config.logLevel },
+    logLevel: config.logLevel,
+    logStream: process.stdout,
+    // Test-only switch for soak runs; never set in production.
+    debugLeakKbPerRequest: Number(env.GAUNTLET_DEBUG_LEAK_KB_PER_REQUEST ?? 0) || 0,
+    ...(chaos.cacheFs ? { cacheFs: chaos.cacheFs } : {}),
   });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -99,13 +133,17 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
   }
   const info = engine.info();
   app.log.info(
-    { model: info.modelId, slots: info.slots, threads: info.threads, build: info.build, gpu: info.gpu, contextSize: info.contextSize },
+    { model: info.modelId, slots: info.slots, threads: info.threads, build: info.build, gpu: info.gpu, contextSize: info.contextSize, generationPath: info.generationPath, threadPlan: engineSetup.plan.summary },
     "model loaded",
   );
   io.stdout(
     `gauntlet: serving ${info.modelId}${model.embedded ? " (embedded)" : ""} on http://${config.host}:${boundPort} ` +
       `with ${info.slots} slot(s) x ${info.threads} thread(s), ${info.build} engine build; Ctrl-C stops`,
   );
+  io.stdout(`gauntlet: engine: ${engineSetup.plan.summary}; ${info.generationPath ?? "evaluate"} generation path`);
+  if (info.build !== engineSetup.plan.build) {
+    io.stderr(`warning: the ${engineSetup.plan.build} engine build was expected but the ${info.build} one loaded; the thread plan may not suit it`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -1,4 +1,5 @@
 /** Builds the real server on the real embedded tiny model, as the binary does. */
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -39,7 +40,8 @@ export async function startTestServer(
   overrides: DeepPartial<Config> = {},
   opts: { listen?: boolean; engine?: Engine; server?: Partial<BuildServerOptions> } = {},
 ): Promise<TestServer> {
-  const config = defaultConfig({ port: 0, cacheDir: join(tmpdir(), "gauntlet-test-cache"), ...overrides }) as Config;
+  // A fresh cache directory per server, so tests never see each other's cached answers.
+  const config = defaultConfig({ port: 0, cacheDir: mkdtempSync(join(tmpdir(), "gauntlet-test-cache-")), ...overrides }) as Config;
   const engine = opts.engine ?? (await startTinyEngine({ slots: config.slots, contextSize: config.contextSize }));
   const app = await buildServer({ settings: config, engine, ownsEngine: opts.engine === undefined, ...opts.server });
   let url = "";

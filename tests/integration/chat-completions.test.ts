@@ -82,8 +82,9 @@ describe("POST /v1/chat/completions (non-streaming)", () => {
 
   test("reuses the cached prompt prefix for a repeated conversation and reports it", async () => {
     const messages = [{ role: "system", content: "A long shared system prompt for prefix reuse." }, { role: "user", content: "one" }];
-    await post({ messages, max_tokens: 2, temperature: 0 });
-    const second = (await post({ messages, max_tokens: 2, temperature: 0 })).json();
+    // Sampled (not cacheable) so the engine really runs both times.
+    await post({ messages, max_tokens: 2, temperature: 0.5 });
+    const second = (await post({ messages, max_tokens: 2, temperature: 0.5 })).json();
     expect(second.usage.prompt_tokens_details.cached_tokens).toBeGreaterThan(5);
   });
 

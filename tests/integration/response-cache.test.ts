@@ -90,7 +90,7 @@ describe("response cache", () => {
     // Corrupt three of four records in different ways.
     truncateSync(join(recDir, files[0]!), 20);
     const flipped = readFileSync(join(recDir, files[1]!));
-    flipped[flipped.length - 3] ^= 0xff;
+    flipped[flipped.length - 3] = flipped[flipped.length - 3]! ^ 0xff;
     writeFileSync(join(recDir, files[1]!), flipped);
     writeFileSync(join(recDir, files[2]!), Buffer.from([0, 0, 0xff, 0xfe, 0]));
 
@@ -107,6 +107,12 @@ describe("response cache", () => {
     expect(generations - before).toBe(3);
     const state = (await b.app.inject({ method: "GET", url: "/cache" })).json();
     expect(state.responses.quarantineFiles).toBe(3);
+    const prom = (await b.app.inject({ method: "GET", url: "/metrics" })).body;
+    const total = (re: RegExp) => [...prom.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+    expect(total(/^gauntlet_cache_corruptions_total\{[^}]*\} (\d+)/gm)).toBe(3);
+    expect(total(/^gauntlet_cache_recoveries_total (\d+)/gm)).toBe(3);
+    expect(total(/^gauntlet_cache_hits_total (\d+)/gm)).toBe(1);
+    expect(total(/^gauntlet_cache_misses_total (\d+)/gm)).toBe(3);
     await b.app.close();
   });
 });

@@ -80,6 +80,9 @@ describe("issue 4 regressions", () => {
     await new Promise((r) => setTimeout(r, 300));
     const refused = await chat(s, req);
     expect(refused.statusCode).toBe(503);
+    const prom = (await s.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(prom).toMatch(/^gauntlet_memory_guard_state\{state="critical"\} 1$/m);
+    expect(prom).toMatch(/^gauntlet_memory_guard_clears_total 1$/m);
     expect(refused.headers["retry-after"]).toBeDefined();
     expect(refused.json().error.code).toBe("memory_pressure");
     expect((await s.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
@@ -105,6 +108,7 @@ describe("issue 4 regressions", () => {
     expect(res.statusCode).toBe(200);
     expect(res.json().choices[0].message.content).toBe(expected);
     expect(failures).toBe(-1);
+    expect((await s.app.inject({ method: "GET", url: "/metrics" })).body).toMatch(/^gauntlet_retries_total 2$/m);
     await s.app.close();
   });
 
@@ -142,6 +146,10 @@ describe("issue 4 regressions", () => {
     const h = await health(s);
     expect(h.status).toBe("degraded");
     expect(h.reasons.join(" ")).toMatch(/circuit breaker/);
+    const open = (await s.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(open).toMatch(/^gauntlet_cache_breaker_state\{state="open"\} 1$/m);
+    expect(open).toMatch(/^gauntlet_cache_breaker_transitions_total\{edge="closed->open"\} 1$/m);
+    expect(open).toMatch(/^gauntlet_degraded 1$/m);
 
     // Recovery: the directory comes back, the cool-down passes, trial writes succeed.
     rmSync(recDir, { force: true });
@@ -149,12 +157,49 @@ describe("issue 4 regressions", () => {
     await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < 4; i++) await chat(s, { messages: userMessage(`recover ${i}`), max_tokens: 2, temperature: 0 });
     expect((await health(s)).status).toBe("healthy");
+    const closed = (await s.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(closed).toMatch(/^gauntlet_cache_breaker_state\{state="closed"\} 1$/m);
+    expect(closed).toMatch(/^gauntlet_cache_breaker_transitions_total\{edge="half-open->closed"\} 1$/m);
 
     // Error logs are sanitized: no absolute paths, no prompt text.
     const text = logs.lines.join("\n");
     expect(logs.lines.length).toBeGreaterThan(0);
     expect(text).not.toContain(s.config.cacheDir);
     expect(text).not.toContain("degraded 1");
+    await s.app.close();
+  });
+});
+
+describe("issue 4 regressions found later", () => {
+  test("a cacheable request gets an immediate 503 when the queue is full, instead of waiting in the cache path", async () => {
+    // Its own one-slot engine: the pool takes its slot count from the engine.
+    const s = await startTestServer({ slots: 1, queueMax: 0 }, { listen: true });
+    const long = fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: userMessage("long"), max_tokens: 1800 }) });
+    for (let i = 0; i < 200 && (await health(s)).metrics.requestsInFlight !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+    let longDone = false;
+    void long.then(() => (longDone = true));
+    const res = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: userMessage("q"), max_tokens: 4, temperature: 0 }) });
+    expect(res.status).toBe(503);
+    // Refused while the long generation still runs: it did not wait for the slot.
+    expect(longDone).toBe(false);
+    await long;
+    await s.app.close();
+  });
+
+  test("a follower whose leader's client left generates for itself and gets the right answer", async () => {
+    const s = await startTestServer({ slots: 2 }, { engine, listen: true, server: { ownsEngine: false } });
+    const req = { messages: userMessage("leader leaves"), max_tokens: 300, temperature: 0 };
+    const expected = (await engine.generate({ messages: req.messages as never, params: { maxTokens: 300, temperature: 0, topP: 1, stop: [] }, slot: 0 })).text;
+    const ac = new AbortController();
+    const leader = fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(req), signal: ac.signal }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 30));
+    const follower = fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(req) });
+    await new Promise((r) => setTimeout(r, 30));
+    ac.abort();
+    await leader;
+    const res = await follower;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe(expected);
     await s.app.close();
   });
 });

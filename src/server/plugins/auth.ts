@@ -1,4 +1,4 @@
-/** Optional API key for /v1/*: `Authorization: Bearer <key>`, compared in constant time. */
+/** Optional API key for /v1/* and /cache: `Authorization: Bearer <key>`, compared in constant time. */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../errors.js";
@@ -15,7 +15,7 @@ export function keyMatches(expected: string, header: string | undefined): boolea
 export function registerAuth(app: FastifyInstance, apiKey: string | null): void {
   if (!apiKey) return;
   app.addHook("onRequest", async (request) => {
-    if (!request.url.startsWith("/v1/")) return;
+    if (!request.url.startsWith("/v1/") && !request.url.startsWith("/cache")) return;
     if (!keyMatches(apiKey, request.headers.authorization)) {
       throw new ApiError("invalid_api_key", "missing or wrong API key: send the header 'Authorization: Bearer <key>'");
     }

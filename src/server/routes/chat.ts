@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../../errors.js";
 import type { GenerateResult } from "../../engine/types.js";
+import type { GenerationRecord } from "../../observability/request-observer.js";
 import { ClientAbortError, type InferenceService, type RequestTimings } from "../inference.js";
 import { toApiError } from "../plugins/error-handler.js";
 import { parseChatRequest, type ChatLimits } from "../schemas/chat.js";
@@ -24,6 +25,11 @@ function usage(r: GenerateResult) {
     total_tokens: r.promptTokens + r.completionTokens,
     prompt_tokens_details: { cached_tokens: r.cachedTokens },
   };
+}
+
+/** What the request observer logs and measures: counts and timings, never text. */
+function generationRecord(r: GenerateResult, t: RequestTimings): GenerationRecord {
+  return { promptTokens: r.promptTokens, completionTokens: r.completionTokens, finishReason: r.finishReason, queueMs: t.queueMs, ttftMs: t.ttftMs, totalMs: t.totalMs };
 }
 
 function timingsBody(t: RequestTimings) {
@@ -52,12 +58,20 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
     const signal = clientSignal(request, reply);
     const base = { id, created, model, system_fingerprint: null };
 
+    reply.header("x-cache-hit", "false");
+    let cacheHit: boolean | undefined;
+    const onCacheStatus = (hit: boolean) => {
+      cacheHit = hit;
+      request.observation.cacheHit = hit;
+      reply.header("x-cache-hit", String(hit));
+    };
     deps.stats.begin();
     const started = performance.now();
     let ok = false;
     try {
       if (!chat.stream) {
-        const { result, timings } = await inference.run({ messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal });
+        const { result, timings } = await inference.run({ messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal, onCacheStatus });
+        request.observation.generation = generationRecord(result, timings);
         ok = true;
         return {
           ...base,
@@ -89,12 +103,13 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
       };
       try {
         const { result, timings } = await inference.run(
-          { messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal },
+          { messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal, onCacheStatus },
           (c) => {
             start();
             raw.write(chunk({ content: c.text }, null));
           },
         );
+        request.observation.generation = generationRecord(result, timings);
         start();
         raw.write(chunk({}, result.finishReason, { timings: timingsBody(timings) }));
         if (chat.includeUsage) {
@@ -105,12 +120,17 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
         ok = true;
       } catch (err) {
         if (!started_) throw err;
-        if (!(err instanceof ClientAbortError) && !raw.destroyed) {
+        if (err instanceof ClientAbortError || raw.destroyed) request.observation.aborted = true;
+        else {
           const apiErr = toApiError(err, deps.bodyLimitBytes);
+          request.observation.errorCode = apiErr.code;
           if (apiErr.status >= 500 && !(err instanceof ApiError)) request.log.error({ err: { type: (err as Error).name } }, "generation failed mid-stream");
           raw.write(sseEvent("error", apiErr.toBody()));
         }
         raw.end();
+      } finally {
+        // A hijacked reply never reaches onSend: end its observation here.
+        if (started_) request.observation.finish();
       }
       return reply;
     } catch (err) {
@@ -121,7 +141,7 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
       }
       throw err;
     } finally {
-      deps.stats.end({ ok, latencyMs: performance.now() - started });
+      deps.stats.end({ ok, latencyMs: performance.now() - started, cacheHit });
     }
   });
 }

@@ -1,0 +1,175 @@
+/**
+ * kill -9 under load, cache files corrupted while the server is down, and the restart.
+ *
+ * Before the kill, one record per corruption operation (and an untouched control) is written by a
+ * normal request. Then clients send new cacheable requests in a loop and the server is killed
+ * with SIGKILL while writes are in flight. While it is down, the seeded records are corrupted.
+ * After the restart: it starts; no temp file of a torn write survives; every request answered
+ * 200 with x-cache-hit false before the kill (its record is stored before the answer) is a hit
+ * with the identical text; requests cut by the kill are answered with their reference; each
+ * corrupted record is quarantined or reported at the start-up scan and never served.
+ */
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { CaseRecorder, CaseSpec } from "./case-recorder.js";
+import { decodeFile, quarantinedName, scanComplete, tempFiles, undecodableRecords } from "./cache-files.js";
+import type { ChaosStep } from "./case-runner.js";
+import { CORRUPTION_OPS } from "./corrupt.js";
+import type { CorruptionOp } from "./corrupt.js";
+import { getJson } from "./http-client.js";
+import { ask, chat, judgeAnswer, keyOf, reference, verifyService, waitUntil } from "./main-context.js";
+import type { ChatBody, MainContext } from "./main-context.js";
+import { IO_ERROR_LOG } from "./steps-cache.js";
+
+const CRASH = "crash-kill9-under-load";
+const stoppedName = (op: CorruptionOp) => `cache-stopped-${op.name}`;
+
+interface Load {
+  acknowledged: { body: ChatBody; text: string }[];
+  cut: ChatBody[];
+}
+
+/** Clients asking new cacheable questions until `stop` says so; what was answered, what was cut. */
+async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: number, maxMs: number): Promise<Load & { killedAt: number }> {
+  const load: Load = { acknowledged: [], cut: [] };
+  let killing = false;
+  let killedAt = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (!killing) {
+      const body = ask(ctx, `crash load ${ctx.next()}`);
+      const reply = await chat(ctx, body, { timeoutMs: 15_000 });
+      if (reply.status === 200 && reply.cacheHit === false && reply.text !== null) load.acknowledged.push({ body, text: reply.text });
+      else load.cut.push(body);
+    }
+  };
+  const killer = async () => {
+    await waitUntil(() => load.acknowledged.length >= killAfter || performance.now() - started > maxMs, maxMs + 1000, 5);
+    killing = true;
+    killedAt = performance.now();
+    await ctx.server.kill9();
+  };
+  await Promise.all([...Array.from({ length: workers }, worker), killer()]);
+  return { ...load, killedAt };
+}
+
+function stoppedSpec(op: CorruptionOp): CaseSpec {
+  return {
+    name: stoppedName(op),
+    description: `while the server is stopped, ${op.description.replace(/^the record file/, "a stored record file")}; then the server starts`,
+    expected:
+      op.handling === "quarantine"
+        ? "the server starts; the record is quarantined at the start-up scan (detect: restart to scan end), never served; the request is answered with the reference and is a hit the next time"
+        : "the server starts; the file is reported as an I/O error (or read, if root can), never served wrong; the request is answered with the reference",
+    detectWithinMs: 60_000,
+    recoverWithinMs: 60_000,
+  };
+}
+
+async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp, body: ChatBody, ref: string, restartedAt: number, scanMs: number | null): Promise<void> {
+  const key = keyOf(ctx, body);
+  const path = join(ctx.recordDir, `${key}.rec`);
+  try {
+    const first = await chat(ctx, body, { timeoutMs: ctx.requestTimeoutMs + 5000 });
+    judgeAnswer(r, first, ref, "the request of the corrupted record");
+    if (op.handling === "quarantine") {
+      r.check(first.cacheHit === false, "the corrupted record was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
+      const moved = await quarantinedName(ctx.recordDir, key);
+      if (r.check(moved !== null, "the corrupted record was quarantined", moved ? `…${moved.slice(moved.lastIndexOf(".rec.") + 1)}` : "not in quarantine/") && scanMs !== null) r.detected(scanMs);
+      const fresh = await decodeFile(path, ctx.fingerprint, key);
+      r.check(fresh?.ok === true && fresh.record.value.text === ref, "a fresh, valid record replaced it");
+      const second = await chat(ctx, body);
+      judgeAnswer(r, second, ref, "the same request again");
+      r.check(second.cacheHit === true, "the same request again is a hit", `x-cache-hit ${second.cacheHit}`);
+    } else {
+      if (op.handling === "io-error") r.check(first.cacheHit === false, "the unreadable file was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
+      r.check(ctx.server.countLogs(IO_ERROR_LOG) > 0 || first.cacheHit === true, "the unreadable file was reported (an I/O error logged) or, for root, read correctly");
+      if (scanMs !== null) r.detected(scanMs);
+    }
+    r.recovered(performance.now() - restartedAt);
+  } finally {
+    await op.cleanup?.(path);
+  }
+}
+
+export function crashStep(quick: boolean): ChaosStep<MainContext> {
+  const ops = CORRUPTION_OPS.filter((op) => op.quick || !quick);
+  return {
+    cases: [
+      {
+        name: CRASH,
+        description: "kill -9 of the server while clients write new cache records, then a restart on the same cache directory",
+        expected:
+          "it starts again; no temp file of a torn write survives and no undecodable record is kept; every request answered 200 (x-cache-hit false) before the kill is a hit with the identical text; requests cut by the kill get their reference (detect: the process gone; recover: restart to verified service)",
+        detectWithinMs: 10_000,
+        recoverWithinMs: 90_000,
+      },
+      ...ops.map(stoppedSpec),
+    ],
+    timeoutMs: 300_000,
+    async run(ctx, rec) {
+      const crash = rec(CRASH);
+      // Seed one record per corruption operation, and a control left alone.
+      const seeds: { op: CorruptionOp | null; body: ChatBody; ref: string }[] = [];
+      for (const op of [null, ...ops]) {
+        const body = ask(ctx, `cache stopped ${op?.name ?? "control"}`);
+        const reply = await chat(ctx, body);
+        const ref = await reference(ctx, body);
+        const r = op ? rec(stoppedName(op)) : crash;
+        judgeAnswer(r, reply, ref, op ? "seeding the record" : "seeding the control record");
+        seeds.push({ op, body, ref });
+      }
+      const load = await loadUntilKilled(ctx, quick ? 3 : 4, quick ? 10 : 30, quick ? 4000 : 8000);
+      const gone = await waitUntil(async () => !ctx.server.alive() && (await getJson(ctx.server.baseUrl, "/health", 500)).status === null, 10_000);
+      if (crash.check(gone !== null, "the killed server is gone (connections refused)")) crash.detected(performance.now() - load.killedAt);
+      crash.note(`${load.acknowledged.length} request(s) answered 200 before the kill, ${load.cut.length} cut by it`);
+      const torn = await tempFiles(ctx.recordDir);
+      crash.note(`${torn.length} temp file(s) of interrupted writes found while the server was down`);
+
+      const corrupted = new Set<string>();
+      for (const s of seeds) {
+        if (!s.op) continue;
+        const path = join(ctx.recordDir, `${keyOf(ctx, s.body)}.rec`);
+        const decoded = await decodeFile(path, ctx.fingerprint);
+        const r = rec(stoppedName(s.op));
+        if (!r.check(decoded?.ok === true, "the seeded record was on disk before the corruption")) continue;
+        if (decoded?.ok) await s.op.apply(path, { random: ctx.random, record: decoded.record });
+        corrupted.add(`${keyOf(ctx, s.body)}.rec`);
+      }
+
+      const restartedAt = performance.now();
+      try {
+        await ctx.restart();
+      } catch (err) {
+        crash.check(false, "the server started again", String((err as Error).message).split("\n")[0]);
+        return;
+      }
+      crash.check(true, "the server started again", `ready ${Math.round(ctx.server.startMs)} ms after spawn`);
+      const scan = await waitUntil(() => scanComplete(ctx), 20_000, 50);
+      const scanMs = scan === null ? null : performance.now() - restartedAt;
+      crash.check(scan !== null, "the start-up scan of the cache finished");
+      const left = await tempFiles(ctx.recordDir);
+      crash.check(left.length === 0, "no temp file of a torn write survived the restart", `${left.length} left`);
+      const bad = await undecodableRecords(ctx.recordDir, ctx.fingerprint, corrupted);
+      crash.check(bad.length === 0, "no undecodable record file is kept (torn records are quarantined, never accepted)", bad.slice(0, 3).join(", "));
+
+      let lost = 0;
+      for (const a of load.acknowledged) {
+        const reply = await chat(ctx, a.body);
+        judgeAnswer(crash, reply, a.text, "an answer given before the kill");
+        if (reply.cacheHit !== true) lost++;
+      }
+      crash.check(lost === 0, `every one of the ${load.acknowledged.length} answers given before the kill is a hit after the restart`, `${lost} were not`);
+      for (const body of load.cut.slice(0, 8)) judgeAnswer(crash, await chat(ctx, body), await reference(ctx, body), "a request cut by the kill");
+      const control = seeds.find((s) => s.op === null);
+      if (control) {
+        const reply = await chat(ctx, control.body);
+        judgeAnswer(crash, reply, control.ref, "the untouched control record");
+        crash.check(reply.cacheHit === true, "the untouched control record is a hit", `x-cache-hit ${reply.cacheHit}`);
+      }
+      if (await verifyService(ctx, crash, restartedAt)) crash.note(`restart to verified service: ${Math.round(performance.now() - restartedAt)} ms`);
+
+      for (const s of seeds) if (s.op) await checkStopped(ctx, rec(stoppedName(s.op)), s.op, s.body, s.ref, restartedAt, scanMs);
+    },
+  };
+}

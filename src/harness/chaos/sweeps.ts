@@ -1,0 +1,299 @@
+/**
+ * SQLite's method on the response cache, in process (see in-process.ts): a short scripted run is
+ * repeated with an I/O error injected at its Nth file operation, for every N, and with a power cut
+ * (a partial write, then every operation fails) at its Wth write, for every W. Each faulted run must
+ * answer every request correctly; the server reopened on the same directory with a healthy disk
+ * must still hold every record that existed before (never lose valid data) and every record answered
+ * before the cut, keep no torn record and no temp file. Without root (no tmpfs), the full disk is
+ * also simulated here (ENOSPC injected, then lifted).
+ */
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { nodeCacheFs } from "../../cache/cache-fs.js";
+import type { CacheFileHandle, CacheFs } from "../../cache/cache-fs.js";
+import { FaultInjectingFs } from "../../cache/fault-injecting-fs.js";
+import type { CaseRecorder } from "./case-recorder.js";
+import { listNames, tempFiles, undecodableRecords } from "./cache-files.js";
+import type { ChaosStep } from "./case-runner.js";
+import { standInEngine, standInText, startInProcess } from "./in-process.js";
+
+export interface SweepContext {
+  root: string;
+  quick: boolean;
+}
+
+const engine = standInEngine();
+const recordDir = (dir: string) => join(dir, "responses", engine.info().fingerprint.slice(0, 16));
+const SEEDED = ["sweep seeded A", "sweep seeded B"];
+const SCRIPT = [SEEDED[0]!, "sweep new C", SEEDED[1]!, "sweep new C", "sweep new D", "sweep new E", SEEDED[0]!, "sweep new F"];
+
+/** A directory whose cache holds the seeded records, written by a healthy server. */
+async function template(root: string): Promise<string> {
+  const dir = join(root, "template");
+  const s = await startInProcess(dir, nodeCacheFs, engine);
+  await s.settled();
+  for (const c of SEEDED) await s.ask(c);
+  await s.close();
+  return dir;
+}
+
+interface Tally {
+  failures: Map<string, number[]>;
+  slowestAnswerMs: number;
+  slowestReopenMs: number;
+}
+
+const fail = (t: Tally, what: string, n: number) => t.failures.set(what, [...(t.failures.get(what) ?? []), n]);
+
+function judge(rec: CaseRecorder, t: Tally, n: number, content: string, res: { status: number; text: string | null }, ms: number, phase: string): void {
+  if (res.status !== 200) {
+    rec.request("failed", ms, `status-${res.status}`);
+    fail(t, `${phase}: a request was not answered 200`, n);
+  } else if (res.text !== standInText(content, 8)) {
+    rec.request("wrong", ms);
+    fail(t, `${phase}: a wrong answer`, n);
+  } else rec.request("ok", ms);
+  t.slowestAnswerMs = Math.max(t.slowestAnswerMs, ms);
+}
+
+/** Runs the script on `fs`; the contents answered 200 while `durable()` held (their write completed). */
+async function faultedRun(dir: string, fs: CacheFs, rec: CaseRecorder, t: Tally, n: number, durable: () => boolean): Promise<{ acknowledged: Set<string>; errors: number }> {
+  const s = await startInProcess(dir, fs, engine);
+  const acknowledged = new Set<string>();
+  try {
+    await s.settled();
+    for (const content of SCRIPT) {
+      const start = performance.now();
+      const res = await s.ask(content);
+      judge(rec, t, n, content, res, performance.now() - start, "with the fault");
+      if (res.status === 200 && res.hit === false && durable()) acknowledged.add(content);
+    }
+    return { acknowledged, errors: s.logs.filter((l) => l.includes("disk operation failed")).length };
+  } finally {
+    await s.close();
+  }
+}
+
+/** The same directory on a healthy disk: nothing valid lost, nothing torn kept. */
+async function reopen(dir: string, rec: CaseRecorder, t: Tally, n: number, mustHit: Set<string>): Promise<void> {
+  const start = performance.now();
+  const s = await startInProcess(dir, nodeCacheFs, engine);
+  try {
+    await s.settled();
+    for (const content of new Set(SCRIPT)) {
+      const t0 = performance.now();
+      const res = await s.ask(content);
+      if (content === SCRIPT[0]) t.slowestReopenMs = Math.max(t.slowestReopenMs, performance.now() - start);
+      judge(rec, t, n, content, res, performance.now() - t0, "after reopening");
+      if (mustHit.has(content) && res.hit !== true) fail(t, "after reopening: a record that existed (or was answered before the fault) was lost", n);
+    }
+    if ((await tempFiles(recordDir(dir))).length > 0) fail(t, "after reopening: a temp file of a failed write survived", n);
+    if ((await undecodableRecords(recordDir(dir), engine.info().fingerprint, new Set())).length > 0) fail(t, "after reopening: an undecodable record file was kept", n);
+  } finally {
+    await s.close();
+  }
+}
+
+function report(rec: CaseRecorder, t: Tally, what: string[], runs: number): void {
+  for (const w of what) {
+    const ns = t.failures.get(w) ?? [];
+    rec.check(ns.length === 0, w.replace(/^(.*?): /, "$1, never: "), ns.length ? `at N = ${ns.slice(0, 10).join(", ")}${ns.length > 10 ? ", …" : ""}` : "");
+  }
+  for (const [w, ns] of t.failures) if (!what.includes(w)) rec.check(false, w, `at N = ${ns.slice(0, 10).join(", ")}`);
+  rec.note(`${runs} faulted runs; slowest answer under a fault ${Math.round(t.slowestAnswerMs)} ms; slowest reopen to first answer ${Math.round(t.slowestReopenMs)} ms`);
+  rec.detected(t.slowestAnswerMs);
+  rec.recovered(t.slowestReopenMs);
+}
+
+const CHECKS = [
+  "with the fault: a request was not answered 200",
+  "with the fault: a wrong answer",
+  "after reopening: a record that existed (or was answered before the fault) was lost",
+  "after reopening: a temp file of a failed write survived",
+  "after reopening: an undecodable record file was kept",
+];
+
+/** Records the kind of every file operation, in order (operation N of a run is `ops[N - 1]`). */
+class RecordingFs implements CacheFs {
+  readonly ops: string[] = [];
+  constructor(private readonly inner: CacheFs) {}
+  private log<T>(op: string, run: () => Promise<T>): Promise<T> {
+    this.ops.push(op);
+    return run();
+  }
+  mkdir = (p: string, o: { recursive: true }) => this.log("mkdir", () => this.inner.mkdir(p, o));
+  readdir = (p: string) => this.log("readdir", () => this.inner.readdir(p));
+  rename = (a: string, b: string) => this.log("rename", () => this.inner.rename(a, b));
+  unlink = (p: string) => this.log("unlink", () => this.inner.unlink(p));
+  stat = (p: string) => this.log("stat", () => this.inner.stat(p));
+  async open(path: string, flags: string, mode?: number): Promise<CacheFileHandle> {
+    const h = await this.log(`open(${flags})`, () => this.inner.open(path, flags, mode));
+    return {
+      writeFile: (d) => this.log("write", () => h.writeFile(d)),
+      readFile: () => this.log("read", () => h.readFile()),
+      stat: () => this.log("fstat", () => h.stat()),
+      sync: () => this.log("fsync", () => h.sync()),
+      close: () => this.log("close", () => h.close()),
+    };
+  }
+}
+
+export const ioErrorSweep: ChaosStep<SweepContext> = {
+  cases: [
+    {
+      name: "disk-eio-every-op",
+      description: "EIO injected at the Nth response-cache file operation of a short run (start-up scan, hits, misses, writes), for every N",
+      expected:
+        "every request of every run answered 200 with the right text; reopened on a healthy disk, both records that existed before are hits, no temp file or undecodable record kept (detect: slowest answer under a fault; recover: slowest reopen to first answer)",
+      detectWithinMs: 5_000,
+      recoverWithinMs: 10_000,
+    },
+  ],
+  timeoutMs: 240_000,
+  async run(ctx, rec, signal) {
+    const r = rec("disk-eio-every-op");
+    const base = await template(ctx.root);
+    const recording = new RecordingFs(nodeCacheFs);
+    const probe = new FaultInjectingFs(recording);
+    const probeDir = join(ctx.root, "probe");
+    await cp(base, probeDir, { recursive: true });
+    const t: Tally = { failures: new Map(), slowestAnswerMs: 0, slowestReopenMs: 0 };
+    await faultedRun(probeDir, probe, r, t, 0, () => true);
+    const total = probe.totalOps;
+    const silent: number[] = [];
+    for (let n = 1; n <= total + 1 && !signal.aborted; n++) {
+      const dir = join(ctx.root, `eio-${n}`);
+      await cp(base, dir, { recursive: true });
+      const fs = new FaultInjectingFs(nodeCacheFs);
+      fs.inject({ op: "any", code: "EIO", after: n, times: 1 });
+      const run = await faultedRun(dir, fs, r, t, n, () => true);
+      if (run.errors === 0 && n <= total) silent.push(n);
+      await reopen(dir, r, t, n, new Set(SEEDED));
+      await rm(dir, { recursive: true, force: true });
+    }
+    r.note(`a clean run makes ${total} file operations (${[...new Set(recording.ops)].join(", ")}); faulted runs N = 1..${total + 1}`);
+    const kinds = [...new Set(silent.map((n) => recording.ops[n - 1] ?? "?"))];
+    r.note(
+      silent.length === 0
+        ? "every injected EIO was reported (logged)"
+        : `${silent.length} of ${total} injected EIOs were absorbed without a log line, at N = ${silent.join(", ")} (${kinds.join(", ")}): best-effort steps by design (directory fsync, temp clean-up, close after read); answers stayed right`,
+    );
+    report(r, t, CHECKS, total + 1);
+  },
+};
+
+/** A file system that loses power at the Wth write: part of it lands, then every operation fails. */
+class PowerCutFs implements CacheFs {
+  private writes = 0;
+  constructor(private readonly inner: FaultInjectingFs, private readonly atWrite: number, private readonly partialBytes: number) {}
+  get cut(): boolean {
+    return this.inner.crashed;
+  }
+  mkdir = (p: string, o: { recursive: true }) => this.inner.mkdir(p, o);
+  readdir = (p: string) => this.inner.readdir(p);
+  rename = (a: string, b: string) => this.inner.rename(a, b);
+  unlink = (p: string) => this.inner.unlink(p);
+  stat = (p: string) => this.inner.stat(p);
+  async open(path: string, flags: string, mode?: number): Promise<CacheFileHandle> {
+    const h = await this.inner.open(path, flags, mode);
+    return {
+      ...h,
+      writeFile: (data: Uint8Array) => {
+        if (++this.writes === this.atWrite) this.inner.crashOnNextWrite(this.partialBytes);
+        return h.writeFile(data);
+      },
+    };
+  }
+}
+
+export const powerLossSweep: ChaosStep<SweepContext> = {
+  cases: [
+    {
+      name: "disk-power-cut-every-write",
+      description: "a power cut at the Wth record write of a short run (0, 17 or 150 bytes of it land, then every file operation fails), for every W",
+      expected:
+        "every request still answered 200 with the right text (without the disk); reopened on a healthy disk, every record that existed or was answered before the cut is a hit, the torn write is never accepted, no temp file kept",
+      detectWithinMs: 5_000,
+      recoverWithinMs: 10_000,
+    },
+  ],
+  timeoutMs: 240_000,
+  async run(ctx, rec, signal) {
+    const r = rec("disk-power-cut-every-write");
+    const base = await template(ctx.root);
+    const probe = new FaultInjectingFs(nodeCacheFs);
+    const probeDir = join(ctx.root, "probe-writes");
+    await cp(base, probeDir, { recursive: true });
+    const t: Tally = { failures: new Map(), slowestAnswerMs: 0, slowestReopenMs: 0 };
+    await faultedRun(probeDir, probe, r, t, 0, () => true);
+    const writes = probe.counts.write;
+    for (let w = 1; w <= writes && !signal.aborted; w++) {
+      const dir = join(ctx.root, `cut-${w}`);
+      await cp(base, dir, { recursive: true });
+      const fs = new PowerCutFs(new FaultInjectingFs(nodeCacheFs), w, [0, 17, 150][w % 3] as number);
+      const run = await faultedRun(dir, fs, r, t, w, () => !fs.cut);
+      await reopen(dir, r, t, w, new Set([...SEEDED, ...run.acknowledged]));
+      await rm(dir, { recursive: true, force: true });
+    }
+    r.note(`a clean run makes ${writes} record writes; a power cut was simulated at each`);
+    report(r, t, CHECKS, writes);
+  },
+};
+
+/** Without root there is no tmpfs: the full disk is injected (ENOSPC on every write) and then lifted. */
+export const diskFullInjected: ChaosStep<SweepContext> = {
+  cases: [
+    {
+      name: "disk-full",
+      description: "no space left (injected: every response-cache write fails with ENOSPC; no tmpfs without root), then space comes back",
+      expected: "every request answered with the right text while full, ENOSPC logged (detect), no torn record or temp file; new records stored again once space is back (recover: from lifting the fault to the first new record on disk)",
+      detectWithinMs: 10_000,
+      recoverWithinMs: 20_000,
+    },
+  ],
+  timeoutMs: 60_000,
+  async run(ctx, rec) {
+    const r = rec("disk-full");
+    const dir = await mkdtemp(join(ctx.root, "full-"));
+    let full = false;
+    const fs = new FaultInjectingFs(nodeCacheFs);
+    fs.inject({ op: "write", code: "ENOSPC", times: Number.MAX_SAFE_INTEGER, match: () => full });
+    const s = await startInProcess(dir, fs, engine);
+    const t: Tally = { failures: new Map(), slowestAnswerMs: 0, slowestReopenMs: 0 };
+    const records = async () => (await listNames(recordDir(dir))).filter((n) => n.endsWith(".rec")).length;
+    try {
+      await s.settled();
+      full = true;
+      const t0 = performance.now();
+      for (const c of ["full 1", "full 2", "full 3"]) {
+        const start = performance.now();
+        judge(r, t, 0, c, await s.ask(c), performance.now() - start, "while full");
+        if (s.logs.some((l) => l.includes("ENOSPC"))) r.detected(performance.now() - t0);
+      }
+      r.check(s.logs.some((l) => l.includes("ENOSPC")), "ENOSPC was logged (errors counted)");
+      r.check((await tempFiles(recordDir(dir))).length === 0 && (await records()) === 0, "no record or temp file of the failed writes left behind");
+      full = false;
+      const freed = performance.now();
+      let stored = false;
+      for (let i = 0; !stored && performance.now() - freed < 20_000; i++) {
+        const c = `after full ${i}`;
+        const start = performance.now();
+        judge(r, t, 0, c, await s.ask(c), performance.now() - start, "after space came back");
+        stored = (await records()) > 0;
+        if (stored) r.recovered(performance.now() - freed);
+        else await new Promise((res) => setTimeout(res, 50));
+      }
+      r.check(stored, "new records are stored again once space is back");
+      r.check((await undecodableRecords(recordDir(dir), engine.info().fingerprint, new Set())).length === 0, "every record file on disk decodes");
+    } finally {
+      await s.close();
+    }
+    for (const [w] of t.failures) r.check(false, w);
+  },
+};
+
+export async function sweepRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "gauntlet-chaos-sweep-"));
+}

@@ -1,0 +1,12 @@
+export type { BaselinePolicy, GateTable, ScenarioDef, ThresholdsDef, ValidityLimits } from "./types.js";
+export { DEFAULT_BASELINE_POLICY, DEFAULT_VALIDITY } from "./types.js";
+export type { ScenarioResult } from "./validate-scenario.js";
+export { MAX_REFERENCE_REQUESTS, distinctRequestCount, validateScenario } from "./validate-scenario.js";
+export type { ThresholdsResult } from "./validate-thresholds.js";
+export { validateThresholds } from "./validate-thresholds.js";
+export type { LoadDefinitions, LoadDirResult } from "./load-dir.js";
+export { loadDefinitions, parseJsonFile, selectScenarios } from "./load-dir.js";
+export type { ChatBody, PlannedRequest } from "./plan.js";
+export { planRequest, referenceRequests } from "./plan.js";
+export type { ParsedGate } from "./metric-names.js";
+export { isKnownMetric, knownMetricNames, parseKnownGate, unknownMetricProblems } from "./metric-names.js";

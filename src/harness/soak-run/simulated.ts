@@ -1,0 +1,84 @@
+/**
+ * A seeded, simulated server and a fake clock for testing soak runs without a real server (and for
+ * running thousands of windows in milliseconds). Memory follows a warm-up rise, an optional steady
+ * leak per request and noise; latency is lognormal-ish around `latencyMs`, cache hits are fast.
+ */
+import type { Clock } from "../load/clock.js";
+import type { RequestRecord } from "../load/types.js";
+import type { PlannedRequest } from "../scenarios/plan.js";
+import { gaussian, mulberry32 } from "../soak/synthetic.js";
+import type { ServerMemoryReading } from "./run-loop.js";
+
+export interface FakeClock extends Clock {
+  advance(ms: number): void;
+}
+
+/** sleep(ms) moves time forward by ms at once. */
+export function createFakeClock(start = 0): FakeClock {
+  let t = start;
+  return {
+    now: () => t,
+    sleep: (ms) => {
+      t += Math.max(0, ms);
+      return Promise.resolve();
+    },
+    advance: (ms) => void (t += ms),
+  };
+}
+
+export interface SimulatedServerOptions {
+  seed: number;
+  baseRssBytes?: number;
+  /** Bytes kept per chat request (a leak). */
+  leakBytesPerRequest?: number;
+  noiseBytes?: number;
+  /** RSS rises by this much over the first requests (warm-up), as 1 - exp(-n / warmupRequests). */
+  warmupBytes?: number;
+  warmupRequests?: number;
+  /** null: the server reports no heap/external (RSS only). */
+  externalBytes?: number | null;
+  latencyMs?: number;
+  /** Every n-th request fails with http-500 (0: never). */
+  failEvery?: number;
+  /** The canary's answer for the n-th canary (default: always the same). */
+  canaryAnswer?: (n: number) => string;
+}
+
+export interface SimulatedServer {
+  send(plan: PlannedRequest): Promise<RequestRecord>;
+  readMemory(): Promise<ServerMemoryReading | null>;
+  requests(): number;
+}
+
+export function createSimulatedServer(o: SimulatedServerOptions): SimulatedServer {
+  const rand = mulberry32(o.seed);
+  const seen = new Set<string>();
+  let requests = 0;
+  let canaries = 0;
+  return {
+    requests: () => requests,
+    async send(plan) {
+      requests++;
+      const body = plan.body as PlannedRequest["body"] & { stop?: string[] };
+      const isCanary = plan.key === "canary";
+      const hit = !isCanary && body.temperature === 0 && seen.has(plan.key);
+      if (body.temperature === 0 && !isCanary) seen.add(plan.key);
+      const base = o.latencyMs ?? 100;
+      const elapsedMs = hit ? 2 + rand() : base * Math.exp(0.15 * gaussian(rand));
+      const failed = (o.failEvery ?? 0) > 0 && requests % o.failEvery! === 0;
+      const text = isCanary ? (o.canaryAnswer ?? (() => "2, 3, 5, 7, 11"))(canaries++) : `answer ${plan.key}`;
+      const rec: RequestRecord = {
+        index: plan.index, key: plan.key, sentAt: 0, scheduledAt: null, elapsedMs, ttftMs: body.stream && !failed ? elapsedMs / 4 : null, itlMs: [],
+        status: failed ? 500 : 200, error: failed ? "http-500" : null,
+        answer: failed ? null : { text, finishReason: "stop", completionTokens: 8, promptTokens: 20 }, server: null,
+      };
+      return rec;
+    },
+    async readMemory() {
+      const warm = (o.warmupBytes ?? 0) * (1 - Math.exp(-requests / (o.warmupRequests ?? 50)));
+      const rss = (o.baseRssBytes ?? 200 * 1024 * 1024) + warm + (o.leakBytesPerRequest ?? 0) * requests + (o.noiseBytes ?? 0) * gaussian(rand);
+      const external = o.externalBytes === null ? null : (o.externalBytes ?? 4 * 1024 * 1024);
+      return { rss: Math.max(1, rss), heapUsed: external === null ? null : 30 * 1024 * 1024, external };
+    },
+  };
+}

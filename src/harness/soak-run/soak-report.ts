@@ -1,0 +1,122 @@
+/**
+ * The soak run's RunReport (the same files as stress runs): scenarios "soak" (the mixed workload:
+ * E2E of both lanes, TTFT of the streamed fresh requests) and "soak-canary" (its own latency chart;
+ * a changed answer counts as a wrong answer), gates evaluated on the soak metrics, the memory and
+ * latency series with markers (warm-up ends, restarts, interruptions, fitted lines' ends).
+ */
+import { evaluateGate, parseGate } from "../gates/index.js";
+import type { GateResult, MemorySample, RunReport, ScenarioReport } from "../report/types.js";
+import { verdictOf } from "../runner/assemble-report.js";
+import { scenarioMetrics, summaryMetrics } from "../runner/scenario-metrics.js";
+import type { Metrics } from "../runner/scenario-metrics.js";
+import type { SoakSnapshot } from "./state.js";
+import type { SoakVerdict } from "./verdict.js";
+
+export const SOAK_SCENARIO = "soak";
+export const CANARY_SCENARIO = "soak-canary";
+
+export interface SoakReportOptions {
+  /** Extra notes on the soak scenario (e.g. journal lines skipped while rebuilding). */
+  notes?: string[];
+}
+
+function soakScenario(s: SoakSnapshot, v: SoakVerdict, extra: string[]): ScenarioReport {
+  const p = s.start.profile;
+  const w = p.workload;
+  const seconds = s.windows.lastEndMs / 1000;
+  const load = p.ratePerSecond === null ? `closed loop of ${p.concurrency}` : `${+(p.ratePerSecond * 60).toFixed(2)} requests/min, at most ${p.concurrency} in flight`;
+  const notes = [
+    `workload: ${load}; ${Math.round(w.streamShare * 100)}% streamed; ${Math.round(w.repeatShare * 100)}% repeats of ${w.repeatPool} temperature-0 requests (cache hits after their first time), the rest fresh at temperature ${w.temperature}; prompt sizes ${w.promptSizes.join("/")} x a filler sentence; max_tokens ${w.maxTokens}`,
+    `windows: ${s.windows.count} of ${Math.ceil(s.start.plannedDurationMs / p.windowMs)} planned (${p.windowMs / 1000} s each${s.windows.partial > 0 ? `, ${s.windows.partial} partial` : ""}); ${s.lifetimes.length} server lifetime(s)`,
+    ...v.notes,
+    `cache-hit lane: ${s.hist.repeat.count} answers, E2E p50 ${fmt(s.hist.repeat.percentile(50))} ms, p95 ${fmt(s.hist.repeat.percentile(95))} ms; fresh lane: ${s.hist.fresh.count} answers, p50 ${fmt(s.hist.fresh.percentile(50))} ms, p95 ${fmt(s.hist.fresh.percentile(95))} ms`,
+    `server memory: ${s.lifetimes.map((l) => `lifetime ${l.lifetime}: ${l.server.memoryNote}`).join("; ") || "no server lifetime"}`,
+    `harness: event-loop delay p99 max ${fmt(s.loop.maxP99Ms)} ms over ${s.loop.measuredWindows} windows (${s.loop.laggingWindows} lagging); send lateness max ${fmt(s.maxLatenessMs)} ms`,
+    ...extra,
+  ];
+  if (s.unreadable > 0) notes.push(`journal: ${s.unreadable} entr${s.unreadable === 1 ? "y" : "ies"} of an unknown shape skipped`);
+  return {
+    name: SOAK_SCENARIO,
+    description: p.description,
+    requests: { total: s.requests.total, ok: s.requests.ok, failed: s.requests.failed, wrongAnswers: 0 },
+    successRate: s.requests.total > 0 ? s.requests.ok / s.requests.total : null,
+    throughputRps: seconds > 0 ? s.requests.ok / seconds : null,
+    latencyMs: s.hist.all.summary(),
+    ...(p.workload.streamShare > 0 ? { ttftMs: s.hist.ttft.summary() } : {}),
+    errorsByKind: { ...s.requests.errors },
+    notes,
+  };
+}
+
+function canaryScenario(s: SoakSnapshot): ScenarioReport {
+  const c = s.canary;
+  const errors: Record<string, number> = {};
+  for (const [k, n] of Object.entries(c.failures)) if (k !== "changed") errors[k] = n;
+  const notes = [
+    `prompt ${JSON.stringify(s.start.profile.canary.prompt)}, temperature 0, max_tokens ${s.start.profile.canary.maxTokens}, once per window; a never-matching stop string varies per window so the response cache cannot answer it`,
+    c.reference === null ? "no canary answer yet" : `reference answer (the first): ${JSON.stringify(c.reference.slice(0, 160))}`,
+  ];
+  if (c.firstChange) notes.push(`first changed answer (window ${c.firstChange.window}): ${JSON.stringify(c.firstChange.text.slice(0, 160))}`);
+  if (c.skipped > 0) notes.push(`${c.skipped} canary send(s) skipped: the previous canary was still running`);
+  return {
+    name: CANARY_SCENARIO,
+    description: "a fixed prompt at temperature 0 in every window: its answer must never change",
+    requests: { total: c.total, ok: c.unchanged, failed: c.failed, wrongAnswers: c.changed },
+    successRate: c.total > 0 ? c.unchanged / c.total : null,
+    throughputRps: null,
+    latencyMs: s.hist.canary.summary(),
+    errorsByKind: errors,
+    notes,
+  };
+}
+
+const fmt = (v: number | null) => (v === null ? "n/a" : v < 10 ? v.toFixed(2) : v.toFixed(0));
+
+export function soakMetrics(s: SoakSnapshot, v: SoakVerdict, soak: ScenarioReport): Metrics {
+  return {
+    ...scenarioMetrics(soak),
+    ...summaryMetrics("repeat", s.hist.repeat.count > 0 ? s.hist.repeat.summary() : undefined),
+    ...summaryMetrics("canary", s.hist.canary.count > 0 ? s.hist.canary.summary() : undefined),
+    ...v.metrics,
+  };
+}
+
+export function buildSoakReport(s: SoakSnapshot, v: SoakVerdict, options: SoakReportOptions = {}): RunReport {
+  const soak = soakScenario(s, v, options.notes ?? []);
+  const canary = canaryScenario(s);
+  const metrics = soakMetrics(s, v, soak);
+  const gates: GateResult[] = s.start.gates.map((g) => {
+    const e = evaluateGate(parseGate(g.expression), metrics);
+    return { id: g.id, scenario: SOAK_SCENARIO, expression: g.expression, verdict: e.verdict, values: e.values, detail: e.detail };
+  });
+  const memory: MemorySample[] = s.memory.points.map((p) => ({
+    tMs: p.tMs,
+    rssBytes: p.rss,
+    ...(p.heap !== null ? { heapUsedBytes: p.heap } : {}),
+    ...(p.ext !== null ? { externalBytes: p.ext } : {}),
+  }));
+  const startedMs = Date.parse(s.start.startedAt);
+  const lastMs = s.windows.lastAt === null ? startedMs : Math.max(startedMs, Date.parse(s.windows.lastAt));
+  const env = s.start.environment;
+  return {
+    schemaVersion: 1,
+    tool: { name: "gauntlet", version: s.start.toolVersion },
+    kind: "soak",
+    name: s.start.name,
+    startedAt: s.start.startedAt,
+    finishedAt: new Date(Number.isFinite(lastMs) ? lastMs : startedMs).toISOString(),
+    durationMs: s.windows.lastEndMs,
+    verdict: v.invalid.length > 0 ? "invalid" : verdictOf([], gates),
+    invalidReasons: [...v.invalid],
+    environment: {
+      ...env,
+      config: {
+        ...env.config,
+        soak: { plannedDurationMs: s.start.plannedDurationMs, target: s.start.target, lifetimes: s.lifetimes.map((l) => ({ lifetime: l.lifetime, atMs: l.atMs, reason: l.reason, server: l.server })) },
+      },
+    },
+    scenarios: [soak, canary],
+    gates,
+    series: { memory, latency: s.latency.map((p) => ({ tMs: p.tMs, p50: p.p50, p95: p.p95 })), markers: v.markers },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The soak verdict from the folded state.
+ *
+ * Memory, per server lifetime (a resume that restarts the bundled server starts a new lifetime; its
+ * memory starts cold, so one line through both lifetimes would see a drop or a second warm-up):
+ * judgeMemory on that lifetime's RSS + external (RSS alone when external is unknown), its own
+ * warm-up (at least one window), Theil-Sen slope with Sen's interval, projected over the whole
+ * planned duration as if that lifetime had run all of it. The decisive lifetime is the failing one
+ * with the largest projected growth, else the judged one with the largest growth. Inconclusive
+ * (the interval straddles the limit, or too few samples after warm-up) makes the run INVALID, never
+ * green: a leak verdict you can trust is pass or fail.
+ *
+ * Latency, per lifetime: latency windows (see state.ts) that start after that lifetime's memory
+ * warm-up are bad when p95 >= maxRatio x p50 of the fresh lane (cache hits and the canary are
+ * excluded: they would split the distribution by design); judgeWindows gives the longest run of
+ * consecutive bad ones, which the gate compares with K.
+ */
+import type { Marker } from "../report/types.js";
+import { judgeMemory, judgeWindows } from "../soak/index.js";
+import type { LatencyGateResult, MemoryVerdict } from "../soak/index.js";
+import type { MetaLifetime } from "./entries.js";
+import type { MemoryPoint, SoakSnapshot } from "./state.js";
+
+export interface FitLine {
+  fromMs: number;
+  fromBytes: number;
+  toMs: number;
+  toBytes: number;
+  /** The fitted line at the end of the planned duration (as if this lifetime ran all of it). */
+  projectedEndMs: number;
+  projectedEndBytes: number;
+}
+
+export interface LifetimeMemory {
+  lifetime: number;
+  startMs: number;
+  measure: "rss+external" | "rss";
+  samples: number;
+  verdict: MemoryVerdict;
+  fit: FitLine | null;
+}
+
+export interface LifetimeLatency {
+  lifetime: number;
+  warmupEndMs: number;
+  result: LatencyGateResult;
+}
+
+export interface SoakVerdict {
+  memory: { lifetimes: LifetimeMemory[]; decisive: LifetimeMemory | null };
+  latency: { lifetimes: LifetimeLatency[]; judged: number; bad: number; maxConsecutiveBad: number | null };
+  metrics: Record<string, number | null>;
+  invalid: string[];
+  notes: string[];
+  markers: Marker[];
+}
+
+const HOUR = 3_600_000;
+const MiB = 1024 * 1024;
+const mib = (b: number) => (b / MiB).toFixed(1);
+const pct = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(1)}%`);
+
+function judgeLifetime(s: SoakSnapshot, l: MetaLifetime, points: MemoryPoint[]): LifetimeMemory {
+  const { profile, plannedDurationMs } = s.start;
+  const measure = points.length > 0 && points.every((p) => p.ext !== null) ? "rss+external" : "rss";
+  const samples = points.map((p) => ({ tMs: p.tMs, bytes: p.rss + (measure === "rss+external" ? p.ext! : 0) }));
+  const verdict = judgeMemory(samples, {
+    plannedDurationMs,
+    startMs: l.atMs,
+    minWarmupMs: profile.windowMs,
+    maxGrowthPct: profile.verdict.memory.maxGrowthPct,
+    confidence: profile.verdict.memory.confidence,
+    minPostWarmupSamples: profile.verdict.memory.minPostWarmupSamples,
+  });
+  let fit: FitLine | null = null;
+  const last = samples[samples.length - 1];
+  if (verdict.warmup && verdict.baselineBytes !== null && verdict.slopeBytesPerHour !== null && last) {
+    const at = (t: number) => verdict.baselineBytes! + (verdict.slopeBytesPerHour! * (t - verdict.warmup!.endX)) / HOUR;
+    const endMs = l.atMs + plannedDurationMs;
+    fit = { fromMs: verdict.warmup.endX, fromBytes: at(verdict.warmup.endX), toMs: last.tMs, toBytes: at(last.tMs), projectedEndMs: endMs, projectedEndBytes: at(endMs) };
+  }
+  return { lifetime: l.lifetime, startMs: l.atMs, measure, samples: samples.length, verdict, fit };
+}
+
+function decisiveOf(all: LifetimeMemory[]): LifetimeMemory | null {
+  const judged = all.filter((m) => m.verdict.projectedGrowthPct !== null);
+  const failing = judged.filter((m) => m.verdict.verdict === "fail");
+  const pool = failing.length > 0 ? failing : judged;
+  return pool.reduce<LifetimeMemory | null>((a, b) => (a === null || b.verdict.projectedGrowthPct! > a.verdict.projectedGrowthPct! ? b : a), null);
+}
+
+function judgeLatency(s: SoakSnapshot, l: MetaLifetime, warmupEndMs: number): LifetimeLatency {
+  const rows = [];
+  for (let i = 0; i < s.blocks.log.length; i++) {
+    const r = s.blocks.log.row(i);
+    if (r.lifetime === l.lifetime) rows.push(r);
+  }
+  if (s.blocks.open && s.blocks.open.lifetime === l.lifetime) rows.push(s.blocks.open);
+  let warmupEndIndex = rows.findIndex((r) => r.startMs >= warmupEndMs);
+  if (warmupEndIndex < 0) warmupEndIndex = rows.length;
+  const { maxRatio, maxConsecutiveBad, minRequests } = s.start.profile.verdict.latency;
+  return { lifetime: l.lifetime, warmupEndMs, result: judgeWindows(rows, { maxRatio, maxConsecutiveBad, warmupEndIndex, minCount: minRequests }) };
+}
+
+export function computeVerdict(s: SoakSnapshot): SoakVerdict {
+  const { profile, plannedDurationMs } = s.start;
+  const lifetimes = s.lifetimes.length > 0 ? s.lifetimes : [];
+  const many = lifetimes.length > 1;
+  const memory = lifetimes
+    .map((l) => judgeLifetime(s, l, s.memory.points.filter((p) => p.lifetime === l.lifetime)))
+    .filter((m) => m.samples > 0);
+  const decisive = decisiveOf(memory);
+  const latency = lifetimes.map((l) => {
+    const w = memory.find((m) => m.lifetime === l.lifetime)?.verdict.warmup;
+    return judgeLatency(s, l, w ? w.endX : l.atMs + profile.windowMs);
+  });
+  const judged = latency.reduce((a, x) => a + x.result.judgedWindows, 0);
+  const bad = latency.reduce((a, x) => a + x.result.badWindows.length, 0);
+  const maxRun = judged > 0 ? Math.max(0, ...latency.map((x) => x.result.longestBadRun?.length ?? 0)) : null;
+
+  const invalid: string[] = [];
+  const notes: string[] = [];
+  const markers: Marker[] = [];
+  if (s.ended === null) {
+    const why = s.interruptions.length > 0 ? `interrupted (${s.interruptions[s.interruptions.length - 1]!.reason})` : "not finished (still running, or the harness stopped without a trace)";
+    invalid.push(`incomplete: ${(s.windows.lastEndMs / 60_000).toFixed(1)} of ${(plannedDurationMs / 60_000).toFixed(1)} planned minutes ran, ${why}; continue it with gauntlet soak --resume <run-dir>`);
+  }
+  if (decisive === null) {
+    const first = memory[0];
+    invalid.push(first ? `no memory verdict: ${first.verdict.reason}` : `no memory verdict: no server memory samples (${lifetimes[0]?.server.memoryNote ?? "no server lifetime recorded"})`);
+  } else if (decisive.verdict.verdict === "inconclusive") {
+    invalid.push(`the memory verdict is inconclusive (lifetime ${decisive.lifetime}): ${decisive.verdict.reason}; a longer run narrows the interval`);
+  }
+  const lagShare = s.loop.measuredWindows > 0 ? s.loop.laggingWindows / s.loop.measuredWindows : 0;
+  if (s.loop.laggingWindows >= 2 && lagShare > profile.verdict.maxLaggingWindowShare) {
+    invalid.push(`the harness's event loop lagged (p99 >= ${profile.verdict.maxEventLoopDelayP99Ms} ms) in ${s.loop.laggingWindows} of ${s.loop.measuredWindows} windows: the harness could not keep up`);
+  }
+
+  for (const l of lifetimes) {
+    if (l.lifetime > 1) markers.push({ tMs: l.atMs, label: `server ${l.reason === "resume" ? "restarted (resume)" : "started"}: lifetime ${l.lifetime}` });
+  }
+  for (const m of memory) {
+    const v = m.verdict;
+    const tag = many ? ` (lifetime ${m.lifetime})` : "";
+    if (v.warmup) markers.push({ tMs: v.warmup.endX, label: `warm-up end${tag}` });
+    if (m.fit) markers.push({ tMs: m.fit.toMs, label: `fit${tag}: ${mib(m.fit.fromBytes)} -> ${mib(m.fit.toBytes)} MiB` });
+    notes.push(`memory${tag}: ${m.measure === "rss+external" ? "RSS + external" : "RSS only (external unknown)"}, ${m.samples} samples; ${v.verdict.toUpperCase()}: ${v.reason}` +
+      (v.warmup ? `; warm-up ended at ${(v.warmup.endX / 1000).toFixed(1)} s (${v.warmup.method})` : "") +
+      (m.fit ? `; fitted line ${mib(m.fit.fromBytes)} MiB at ${(m.fit.fromMs / 1000).toFixed(1)} s -> ${mib(m.fit.toBytes)} MiB at ${(m.fit.toMs / 1000).toFixed(1)} s, ${mib(m.fit.projectedEndBytes)} MiB projected at ${(m.fit.projectedEndMs / 1000).toFixed(1)} s` : ""));
+  }
+  for (const x of latency) {
+    notes.push(`latency stability${many ? ` (lifetime ${x.lifetime})` : ""}: ${x.result.verdict.toUpperCase()}: ${x.result.reason} (fresh-lane E2E, latency windows of >= ${profile.verdict.latency.minRequests} requests after ${(x.warmupEndMs / 1000).toFixed(1)} s)`);
+  }
+  for (const i of s.interruptions) markers.push({ tMs: i.atMs, label: `interrupted: ${i.reason}`.slice(0, 48) });
+
+  const d = decisive?.verdict ?? null;
+  const metrics: Record<string, number | null> = {
+    failure_rate: s.requests.total > 0 ? s.requests.failed / s.requests.total : null,
+    memory_growth_pct: d?.projectedGrowthPct ?? null,
+    memory_growth_pct_low: d?.projectedGrowthPctLow ?? null,
+    memory_growth_pct_high: d?.projectedGrowthPctHigh ?? null,
+    memory_slope_mb_per_h: d?.slopeBytesPerHour == null ? null : d.slopeBytesPerHour / MiB,
+    memory_baseline_mb: d?.baselineBytes == null ? null : d.baselineBytes / MiB,
+    memory_post_warmup_samples: d?.samples.postWarmup ?? null,
+    memory_lifetimes_judged: memory.filter((m) => m.verdict.projectedGrowthPct !== null).length,
+    latency_bad_windows: judged > 0 ? bad : null,
+    latency_max_consecutive_bad: maxRun,
+    latency_judged_windows: judged,
+    canary_count: s.canary.total,
+    canary_changed: s.canary.changed,
+    canary_failed: s.canary.failed,
+    event_loop_delay_p99_ms: s.loop.maxP99Ms,
+    server_restarts: Math.max(0, lifetimes.length - 1),
+    windows: s.windows.count,
+  };
+  if (d) notes.unshift(`memory verdict (decisive lifetime ${decisive!.lifetime}): projected growth ${pct(d.projectedGrowthPct)} [${pct(d.projectedGrowthPctLow)}, ${pct(d.projectedGrowthPctHigh)}] over the planned ${(plannedDurationMs / HOUR).toFixed(2)} h`);
+  return { memory: { lifetimes: memory, decisive }, latency: { lifetimes: latency, judged, bad, maxConsecutiveBad: maxRun }, metrics, invalid, notes, markers: markers.sort((a, b) => a.tMs - b.tMs) };
+}

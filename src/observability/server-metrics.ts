@@ -1,0 +1,100 @@
+/**
+ * The server's metrics object: one typed API (requests, inter-token gaps, cache, retries, degraded,
+ * log failures) feeding both the Prometheus registry (GET /metrics) and the sliding-window JSON
+ * figures (GET /v1/metrics). One instance per buildServer; nothing global.
+ */
+import { performance } from "node:perf_hooks";
+import type { Registry } from "prom-client";
+import { CATEGORIES, type Category } from "./json-query.js";
+import { LiveStats, type JsonMetrics } from "./live-stats.js";
+import { MemoryTracker, processMemoryReader, type MemoryReader } from "./memory.js";
+import { createPromMetrics, type CacheMetrics, type FinishedRequest, type GaugeSources } from "./prom-metrics.js";
+
+export type { FinishedRequest, GaugeSources } from "./prom-metrics.js";
+export type { JsonMetrics } from "./live-stats.js";
+
+export interface ServerMetricsOptions {
+  sources: GaugeSources;
+  /** Monotonic clock in ms (default performance.now). */
+  now?: () => number;
+  /** Wall clock in ms since the epoch, for timestamps only (default Date.now). */
+  wallClock?: () => number;
+  /** Reads process memory; inject one that throws to test degraded reporting. */
+  memoryReader?: MemoryReader;
+  /** Sliding window of the JSON latency percentiles and request rate (default 60 s). */
+  windowMs?: number;
+  /** Memory baseline: after this many completed chat requests (default 20) ... */
+  baselineAfterRequests?: number;
+  /** ... or this much uptime (default 60 s), whichever comes first. */
+  baselineAfterMs?: number;
+  /** Register prom-client's default process/runtime collectors (default true). */
+  processMetrics?: boolean;
+}
+
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** Content-Type of the Prometheus text. */
+  readonly contentType: string;
+  prometheus(): Promise<string>;
+  json(categories?: readonly Category[]): JsonMetrics;
+  /** Call once per finished chat-completion request. */
+  recordRequest(r: FinishedRequest): void;
+  /** Gap between two consecutive generated chunks of one response, in ms. */
+  observeInterToken(ms: number): void;
+  readonly cache: CacheMetrics;
+  readonly retries: { inc(n?: number): void };
+  setDegraded(degraded: boolean): void;
+  /** A log line the destination could not take. */
+  logWriteFailed(): void;
+}
+
+export const DEFAULT_WINDOW_MS = 60_000;
+
+export function createServerMetrics(opts: ServerMetricsOptions): ServerMetrics {
+  const now = opts.now ?? (() => performance.now());
+  const prom = createPromMetrics({ sources: opts.sources, processMetrics: opts.processMetrics });
+  const memory = new MemoryTracker({
+    read: opts.memoryReader ?? processMemoryReader,
+    now,
+    baselineAfterRequests: opts.baselineAfterRequests,
+    baselineAfterMs: opts.baselineAfterMs,
+  });
+  const live = new LiveStats({ now, wallClock: opts.wallClock ?? Date.now, windowMs: opts.windowMs ?? DEFAULT_WINDOW_MS, memory, sources: opts.sources });
+  let degraded = false;
+
+  return {
+    registry: prom.registry,
+    contentType: prom.registry.contentType,
+    prometheus: () => prom.registry.metrics(),
+    json(categories = CATEGORIES) {
+      const reasons: string[] = [];
+      if (degraded) reasons.push("degraded mode");
+      reasons.push(...opts.sources.degradedReasons());
+      return live.snapshot(categories, [...new Set(reasons)]);
+    },
+    recordRequest(r) {
+      prom.recordRequest(r);
+      live.recordRequest(r);
+    },
+    observeInterToken: (ms) => prom.observeInterToken(ms),
+    cache: {
+      hit() {
+        prom.cache.hit();
+        live.cacheHit();
+      },
+      miss() {
+        prom.cache.miss();
+        live.cacheMiss();
+      },
+      corruption: (reason) => prom.cache.corruption(reason),
+      recovered: () => prom.cache.recovered(),
+      setEntries: (entries, bytes) => prom.cache.setEntries(entries, bytes),
+    },
+    retries: prom.retries,
+    setDegraded(d) {
+      degraded = d;
+      prom.setDegraded(d);
+    },
+    logWriteFailed: () => prom.logWriteErrors.inc(),
+  };
+}

@@ -1,0 +1,90 @@
+/** The llama engine's routing, prefix reuse counters and tokenization, on the real tiny model. */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { ChatMessage, Engine, SamplingParams } from "../../src/engine/types.js";
+import { startTinyEngine } from "../helpers/tiny-server.js";
+
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await startTinyEngine({ slots: 2, contextSize: 512 });
+});
+afterAll(async () => {
+  await engine?.close();
+});
+
+const params: SamplingParams = { maxTokens: 8, temperature: 0, topP: 1, stop: [] };
+const convo = (system: string, ...users: string[]): ChatMessage[] => [
+  { role: "system", content: system },
+  ...users.map((content): ChatMessage => ({ role: "user", content })),
+];
+const stats = () => engine.stats!();
+
+describe("llama engine routing", () => {
+  test("sends a request to the slot its session used last, even when another slot holds a longer prefix", async () => {
+    await engine.generate({ messages: convo("session system prompt", "hello"), params, slot: 1, sessionId: "session-a" });
+    await engine.generate({ messages: convo("other system prompt", "hello"), params, slot: 0 });
+    const before = stats().sessionRoutes;
+    expect(engine.chooseSlot!([0, 1], convo("other system prompt", "hello again"), "session-a")).toBe(1);
+    expect(stats().sessionRoutes).toBe(before + 1);
+  });
+
+  test("sends a request without a session to the slot whose KV cache holds the longest prefix", async () => {
+    await engine.generate({ messages: convo("You answer about cats.", "first"), params, slot: 0 });
+    await engine.generate({ messages: convo("You answer about dogs.", "first"), params, slot: 1 });
+    expect(engine.chooseSlot!([0, 1], convo("You answer about cats.", "second"))).toBe(0);
+    expect(engine.chooseSlot!([0, 1], convo("You answer about dogs.", "second"))).toBe(1);
+    expect(engine.chooseSlot!([1, 0], convo("You answer about cats.", "third"))).toBe(0);
+  });
+
+  test("falls back to the prefix when the session's slot is busy", async () => {
+    await engine.generate({ messages: convo("You answer about fish.", "q"), params, slot: 0, sessionId: "session-b" });
+    await engine.generate({ messages: convo("You answer about birds.", "q"), params, slot: 1 });
+    expect(engine.chooseSlot!([1], convo("You answer about fish.", "q2"), "session-b")).toBe(1);
+  });
+});
+
+describe("llama engine prefix reuse counters", () => {
+  test("count every prompt token once, as reused or evaluated, matching the results' cachedTokens", async () => {
+    const before = stats();
+    const a = await engine.generate({ messages: convo("A shared system prompt about the weather.", "one"), params, slot: 0 });
+    const b = await engine.generate({ messages: convo("A shared system prompt about the weather.", "two"), params, slot: 0 });
+    const after = stats();
+    expect(b.cachedTokens).toBeGreaterThan(8);
+    expect(after.promptTokensReused - before.promptTokensReused).toBe(a.cachedTokens + b.cachedTokens);
+    expect(after.promptTokensEvaluated - before.promptTokensEvaluated).toBe(a.promptTokens - a.cachedTokens + (b.promptTokens - b.cachedTokens));
+    expect(after.completionTokens - before.completionTokens).toBe(a.completionTokens + b.completionTokens);
+    expect(after.generations - before.generations).toBe(2);
+  });
+
+  test("forgets every cached prefix when asked to clear the prompt state", async () => {
+    const messages = convo("Clear me.", "x");
+    await engine.generate({ messages, params, slot: 0 });
+    await engine.clearPromptState!();
+    const again = await engine.generate({ messages: convo("Clear me.", "y"), params, slot: 0 });
+    expect(again.cachedTokens).toBe(0);
+  });
+});
+
+describe("llama engine tokenization", () => {
+  test("tokenizes one request once, however many times slot choice, counting and generation ask", async () => {
+    const messages = convo("Tokenize me once.", `unique ${Math.random()}`);
+    await engine.countPromptTokens(messages);
+    const first = stats();
+    engine.chooseSlot!([0, 1], messages);
+    await engine.countPromptTokens(messages);
+    await engine.generate({ messages, params, slot: 0 });
+    const after = stats();
+    expect(after.tokenizerCacheHits).toBe(first.tokenizerCacheHits);
+    expect(after.tokenizerCacheMisses).toBe(first.tokenizerCacheMisses);
+  });
+
+  test("takes the tokens of a repeated system prompt and the template's pieces from the cache", async () => {
+    await engine.countPromptTokens(convo("A long repeated system prompt. ".repeat(4), "first user text"));
+    const before = stats();
+    const n = await engine.countPromptTokens(convo("A long repeated system prompt. ".repeat(4), "second user text"));
+    const after = stats();
+    expect(n).toBeGreaterThan(20);
+    expect(after.tokenizerCacheHits - before.tokenizerCacheHits).toBeGreaterThanOrEqual(2);
+    expect(after.tokenizerCacheMisses - before.tokenizerCacheMisses).toBe(1);
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, expect, test } from "vitest";
+import { evaluateSpecs } from "../../src/harness/runner/gates.js";
+import { compareWithBaseline, relativeNoisePct, tolerancePct } from "../../src/harness/runner/baseline.js";
+import { scenarioMetrics } from "../../src/harness/runner/scenario-metrics.js";
+import { exampleReport } from "../../src/harness/report/example.js";
+import type { ScenarioReport } from "../../src/harness/report/types.js";
+import { DEFAULT_BASELINE_POLICY } from "../../src/harness/scenarios/types.js";
+
+const policy = DEFAULT_BASELINE_POLICY;
+const opts = { policy, fixedTolerancePct: null, source: "base/report.json" };
+
+function scaled(s: ScenarioReport, latencyFactor: number, throughputFactor = 1): ScenarioReport {
+  const scale = (x: number | null) => (x === null ? null : x * latencyFactor);
+  const sum = { ...s.latencyMs, min: scale(s.latencyMs.min), max: scale(s.latencyMs.max), mean: scale(s.latencyMs.mean), stddev: scale(s.latencyMs.stddev), p50: scale(s.latencyMs.p50), p90: scale(s.latencyMs.p90), p95: scale(s.latencyMs.p95), p99: scale(s.latencyMs.p99), p999: scale(s.latencyMs.p999) };
+  return { ...s, latencyMs: sum, throughputRps: s.throughputRps === null ? null : s.throughputRps * throughputFactor };
+}
+
+describe("relativeNoisePct", () => {
+  test("shrinks with more samples and grows with the spread", () => {
+    const s = exampleReport().scenarios[1]!.latencyMs; // n = 3600
+    const few = { ...s, count: 36 };
+    expect(relativeNoisePct(few, "p95")!).toBeCloseTo(relativeNoisePct(s, "p95")! * 10, 6);
+    expect(relativeNoisePct({ ...s, stddev: s.stddev! * 2 }, "p50")!).toBeCloseTo(relativeNoisePct(s, "p50")! * 2, 6);
+  });
+
+  test("is unknown without samples", () => {
+    expect(relativeNoisePct({ count: 0, min: null, max: null, mean: null, stddev: null, p50: null, p90: null, p95: null, p99: null, p999: null }, "p50")).toBeNull();
+  });
+});
+
+describe("tolerancePct", () => {
+  test("is at least the minimum and k times the noise above it", () => {
+    expect(tolerancePct(1, policy, null)).toBe(10);
+    expect(tolerancePct(5, policy, null)).toBe(15);
+    expect(tolerancePct(null, policy, null)).toBe(10);
+    expect(tolerancePct(50, policy, 7)).toBe(7);
+  });
+});
+
+describe("compareWithBaseline", () => {
+  const base = exampleReport();
+
+  test("a run equal to its baseline is the same on every metric and passes every baseline gate", () => {
+    const out = compareWithBaseline(base.scenarios, base, opts);
+    expect(out.info.comparisons.every((c) => c.verdict === "same")).toBe(true);
+    const metricsFor = (name: string | null) => ({ ...scenarioMetrics(base.scenarios.find((s) => s.name === name)!), ...out.metrics.get(name!) });
+    expect(evaluateSpecs(out.gates, metricsFor).every((g) => g.verdict === "pass")).toBe(true);
+    expect(out.gates.map((g) => g.id)).toContain("chat-stream/baseline-ttft-p95");
+  });
+
+  test("a latency regression beyond the tolerance is worse and fails its gate with the values", () => {
+    const current = [scaled(base.scenarios[1]!, 1.5, 1 / 1.5)];
+    const out = compareWithBaseline(current, base, opts);
+    const p95 = out.info.comparisons.find((c) => c.metric === "p95");
+    expect(p95).toMatchObject({ scenario: "embeddings", verdict: "worse" });
+    expect(p95!.changePct).toBeCloseTo(50, 3);
+    const results = evaluateSpecs(out.gates, () => ({ ...scenarioMetrics(current[0]!), ...out.metrics.get("embeddings") }));
+    const gate = results.find((r) => r.id === "embeddings/baseline-p95")!;
+    expect(gate.verdict).toBe("fail");
+    expect(gate.expression).toMatch(/^p95 <= baseline\.p95 \* 1\.1\d*$/);
+    expect(results.find((r) => r.id === "embeddings/baseline-throughput-rps")?.verdict).toBe("fail");
+  });
+
+  test("an improvement is better, not a failure", () => {
+    const out = compareWithBaseline([scaled(base.scenarios[1]!, 0.5, 2)], base, opts);
+    expect(out.info.comparisons.find((c) => c.metric === "p50")?.verdict).toBe("better");
+    expect(out.info.comparisons.find((c) => c.metric === "throughput_rps")?.verdict).toBe("better");
+  });
+
+  test("notes scenarios the baseline lacks and a different environment", () => {
+    const env = { ...base.environment, cpuModel: "Other CPU" };
+    const out = compareWithBaseline([{ ...base.scenarios[1]!, name: "new-one" }], base, opts, env);
+    expect(out.notes).toEqual([
+      "baseline: the baseline ran on a different CPU (AMD EPYC 7B13, 2 cores); differences may not be regressions",
+      'baseline: no scenario "new-one" in the baseline; not compared',
+    ]);
+    expect(out.gates).toEqual([]);
+  });
+});
