@@ -8,7 +8,7 @@
  * Unique prompts, temperature 0, max_tokens 32. Writes reports/bench-engine/<timestamp>/report.{json,md}.
  */
 import { execFileSync } from "node:child_process";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -27,8 +27,8 @@ import { renderMarkdown, writeReport, type EngineBenchReport, type HttpLevel, ty
 
 const { values } = parseArgs({
   options: {
-    presets: { type: "string", default: "tiny" },
-    slots: { type: "string", default: "2" },
+    presets: { type: "string", default: "tiny,small,medium" },
+    slots: { type: "string", default: "1,2" },
     connections: { type: "string", default: "1,2,8" },
     requests: { type: "string", default: "400" },
     seconds: { type: "string", default: "20" },
@@ -37,6 +37,9 @@ const { values } = parseArgs({
     "max-tokens": { type: "string", default: "32" },
     "skip-paths": { type: "boolean", default: false },
     "skip-http": { type: "boolean", default: false },
+    "skip-llama-server": { type: "boolean", default: false },
+    /** llama-server thread counts to run side by side (default: 1 and its own default, the core count). */
+    "llama-server-threads": { type: "string" },
     child: { type: "string" },
     out: { type: "string", default: "reports" },
   },
@@ -49,14 +52,19 @@ const modelDir = join(tmpdir(), "gauntlet-test-models");
 const CONTEXT = 2048;
 
 /** Every generation path on one thread plan, interleaved in rotating order; same prompts for all. */
-async function runPathsChild(o: { modelPath: string; threads: number; requests: number; maxTokens: number; contextSize: number }): Promise<PathsResult> {
+async function runPathsChild(o: { modelPath: string; threads: number; all: boolean; requests: number; maxTokens: number; contextSize: number }): Promise<PathsResult> {
   const base = { modelPath: o.modelPath, modelId: "bench", slots: 1, threads: o.threads, contextSize: o.contextSize, gpu: false as const };
-  const engines: Record<string, Engine> = {
-    "LlamaChatSession": await createPlainEngine({ ...base, mode: "chat-session" }),
-    "LlamaCompletion (Token[])": await createPlainEngine({ ...base, mode: "completion" }),
-    "sequence.evaluate()": await createLlamaEngine({ ...base, generationPath: "evaluate" }),
-    "native (default)": await createLlamaEngine({ ...base, generationPath: "native" }),
-  };
+  const engines: Record<string, Engine> = o.all
+    ? {
+        "LlamaChatSession": await createPlainEngine({ ...base, mode: "chat-session" }),
+        "LlamaCompletion (Token[])": await createPlainEngine({ ...base, mode: "completion" }),
+        "sequence.evaluate()": await createLlamaEngine({ ...base, generationPath: "evaluate", threadGovernor: false }),
+        "native (default)": await createLlamaEngine({ ...base, generationPath: "native" }),
+      }
+    : {
+        "native, fixed threads": await createLlamaEngine({ ...base, generationPath: "native", threadGovernor: false }),
+        "native (default)": await createLlamaEngine({ ...base, generationPath: "native" }),
+      };
   const names = Object.keys(engines);
   const params = { maxTokens: o.maxTokens, temperature: 0, topP: 1, stop: [] as string[] };
   const samples: Record<string, { ms: number[]; ttft: number[]; texts: string[] }> = Object.fromEntries(names.map((n) => [n, { ms: [], ttft: [], texts: [] }]));
@@ -86,9 +94,9 @@ async function runPathsChild(o: { modelPath: string; threads: number; requests: 
 
 if (values.child) {
   // Child mode: one thread plan, every generation path, JSON on stdout.
-  const [preset, threads] = values.child.split(":");
+  const [preset, threads, which] = values.child.split(":");
   const model = await ensureEmbeddedModel(modelDir, preset as "tiny");
-  const result = await runPathsChild({ modelPath: model.path, threads: Number(threads), requests: Number(values["paths-requests"]), maxTokens: MAX_TOKENS, contextSize: CONTEXT });
+  const result = await runPathsChild({ modelPath: model.path, threads: Number(threads), all: which === "all", requests: Number(values["paths-requests"]), maxTokens: MAX_TOKENS, contextSize: CONTEXT });
   process.stdout.write(`\n@@RESULT@@${JSON.stringify(result)}\n`);
   process.exit(0);
 }
@@ -96,15 +104,18 @@ if (values.child) {
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const cores = availableParallelism();
 const build = detectInstalledEngineBuild();
-const slots = Number(values.slots);
+const slotCounts = values.slots!.split(",").map(Number);
 const startedAt = new Date().toISOString();
 
 /** Runs one thread plan's paths in a fresh process with its own UV_THREADPOOL_SIZE. */
-function pathsIn(preset: string, threads: number, uv: number | null): PathsResult & { threads: number; uvThreadpoolSize: number | null } {
+function pathsIn(preset: string, threads: number, uv: number | null, all: boolean): PathsResult & { threads: number; uvThreadpoolSize: number | null } {
   const env = { ...process.env };
   if (uv === null) delete env.UV_THREADPOOL_SIZE;
   else env.UV_THREADPOOL_SIZE = String(uv);
-  const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", `${preset}:${threads}`, "--paths-requests", values["paths-requests"]!, "--max-tokens", String(MAX_TOKENS)], { env, encoding: "utf8", maxBuffer: 1 << 24 });
+  // The medium model takes ~0.5 s per request per path: fewer requests keep the run bounded.
+  const n = Number(values["paths-requests"]);
+  const requests = String(preset === "medium" ? Math.max(8, Math.round(n / 5)) : preset === "small" ? Math.max(8, Math.round(n / 2)) : n);
+  const out = execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", `${preset}:${threads}:${all ? "all" : "native"}`, "--paths-requests", requests, "--max-tokens", String(MAX_TOKENS)], { env, encoding: "utf8", maxBuffer: 1 << 24, timeout: 15 * 60_000 });
   const line = out.split("\n").find((l) => l.startsWith("@@RESULT@@"));
   if (!line) throw new Error("the paths child printed no result");
   return { ...(JSON.parse(line.slice(10)) as PathsResult), threads, uvThreadpoolSize: uv };
@@ -114,10 +125,10 @@ const report: EngineBenchReport = {
   schemaVersion: 1,
   benchmark: "engine",
   startedAt,
-  environment: { node: process.version, platform: process.platform, arch: process.arch, cores, engineBuild: build.kind, gauntletThreadPlan: planThreads({ build: build.kind, cores, slots }).summary },
+  environment: { node: process.version, platform: process.platform, arch: process.arch, cores, engineBuild: build.kind, gauntletThreadPlans: slotCounts.map((slots) => planThreads({ build: build.kind, cores, slots }).summary).join(" | "), loadAverage1mAtStart: loadavg()[0]!.toFixed(2) },
   method:
     `unique prompts, temperature 0, max_tokens ${MAX_TOKENS}, f32 embedded models; in-process paths interleaved in rotating order after a warm-up; ` +
-    `HTTP: both servers run at once as separate processes on 127.0.0.1 with ${slots} slot(s) each, the same GGUF file and context ${CONTEXT} per slot; ` +
+    `HTTP: both servers run at once as separate processes on 127.0.0.1 with the same number of slots (${slotCounts.join(" and ")}), the same GGUF file and context ${CONTEXT} per slot; ` +
     `each connection level runs in 2 rounds per server in alternating order (A B B A); closed loop with the benchmark's own keep-alive client, ` +
     `timing each request from the moment it is written (immune to the autocannon stale-timing trap), Little's law ratio reported; ` +
     `TTFT = request written -> first SSE chunk with content, sequential streams; exact nearest-rank percentiles`,
@@ -128,26 +139,33 @@ const report: EngineBenchReport = {
 
 if (!values["skip-paths"]) {
   for (const preset of presets) {
-    const plans: Array<[number, number | null]> =
-      build.kind === "local" ? [[1, 1], [cores, 1], [cores, null]] : [[1, null], [2, null]];
-    for (const [threads, uv] of plans) {
+    // Every path at 1 thread; then the native path with more threads (fixed vs governed), and
+    // on the local build without UV_THREADPOOL_SIZE (every libuv worker its own OpenMP team).
+    const plans: Array<[number, number | null, boolean]> =
+      build.kind === "local" ? [[1, 1, true], [cores, 1, false], [cores, null, false]] : [[1, null, true], [2, null, false]];
+    for (const [threads, uv, all] of plans) {
       log(`paths: ${preset}, ${threads} thread(s), UV_THREADPOOL_SIZE=${uv ?? "default"}`);
-      report.paths.push({ preset, ...pathsIn(preset, threads, uv) });
+      report.paths.push({ preset, ...pathsIn(preset, threads, uv, all) });
     }
   }
 }
 
 if (!values["skip-http"]) {
   log("llama-server: building or finding it (CPU-only cmake build from node-llama-cpp's git bundle, outside the repo)");
-  const ls = await ensureLlamaServer({ log });
+  const ls = values["skip-llama-server"] ? ({ ok: false, reason: "skipped (--skip-llama-server)" } as const) : await ensureLlamaServer({ log });
   report.llamaServer = ls.ok ? { available: true, commit: ls.commit } : { available: false, reason: ls.reason };
   const connections = values.connections!.split(",").map(Number);
-  for (const preset of presets) {
+  for (const preset of presets) for (const slots of slotCounts) {
     const model = await ensureEmbeddedModel(modelDir, preset);
-    const servers: Array<{ key: "gauntlet" | "llamaServer"; server: RunningServer }> = [];
+    const servers: Array<{ key: string; server: RunningServer }> = [];
     try {
       servers.push({ key: "gauntlet", server: await startGauntletServe({ repoRoot, modelPath: model.path, slots, contextSize: CONTEXT }) });
-      if (ls.ok) servers.push({ key: "llamaServer", server: await startLlamaServer({ binary: ls.binary, modelPath: model.path, slots, threads: cores, contextSize: CONTEXT }) });
+      const lsThreads = values["llama-server-threads"]?.split(",").map(Number) ?? [...new Set([1, cores])];
+      if (ls.ok) {
+        for (const t of lsThreads) {
+          servers.push({ key: `llama-server -t ${t}`, server: await startLlamaServer({ binary: ls.binary, modelPath: model.path, slots, threads: t, contextSize: CONTEXT }) });
+        }
+      }
       const targets = servers.map((s) => ({ ...s, target: { url: s.server.url, model: embeddedModelId(preset), maxTokens: MAX_TOKENS } satisfies LoadTarget }));
       const prompt = (tag: string) => (i: number) => `Request ${tag}-${i}: describe the weather in a few words.`;
       for (const t of targets) await runClosedLoop(t.target, { connections: 2, maxRequests: 40, maxMs: 10_000, prompt: prompt(`warm-${t.key}`) });
@@ -176,6 +194,7 @@ if (!values["skip-http"]) {
   }
 }
 
+report.environment.loadAverage1mAtEnd = loadavg()[0]!.toFixed(2);
 const md = renderMarkdown(report);
 const dir = writeReport(join(values.out!, "bench-engine"), report, md);
 process.stdout.write(`${md}\nwritten to ${dir}\n`);

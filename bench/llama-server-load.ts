@@ -46,8 +46,18 @@ function assertLocal(url: string): void {
   if (host !== "127.0.0.1" && host !== "localhost") throw new Error(`benchmarks only send traffic to 127.0.0.1, not ${host}`);
 }
 
-/** One chat completion over `agent`; resolves with timings (never rejects on HTTP errors). */
-export function sendChat(target: LoadTarget, agent: Agent, content: string, stream: boolean): Promise<Reply> {
+/**
+ * One chat completion over `agent`; resolves with timings (never rejects on HTTP errors). A request
+ * that fails on a reused keep-alive socket before any response (the server closed it in between, as
+ * llama-server does after a stream) is sent again once on a new connection and timed from then.
+ */
+export async function sendChat(target: LoadTarget, agent: Agent, content: string, stream: boolean): Promise<Reply> {
+  const first = await sendOnce(target, agent, content, stream);
+  if (!first.staleSocket) return first.reply;
+  return (await sendOnce(target, agent, content, stream)).reply;
+}
+
+function sendOnce(target: LoadTarget, agent: Agent, content: string, stream: boolean): Promise<{ reply: Reply; staleSocket: boolean }> {
   assertLocal(target.url);
   const body = JSON.stringify({
     model: target.model,
@@ -62,6 +72,7 @@ export function sendChat(target: LoadTarget, agent: Agent, content: string, stre
     const t0 = performance.now();
     let ttft: number | null = null;
     let completionTokens: number | null = null;
+    let gotResponse = false;
     const req = request(
       { host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
       (res) => {
@@ -86,12 +97,17 @@ export function sendChat(target: LoadTarget, agent: Agent, content: string, stre
               completionTokens = null;
             }
           }
-          resolve({ status: res.statusCode ?? 0, ms, ttftMs: ttft, completionTokens });
+          resolve({ reply: { status: res.statusCode ?? 0, ms, ttftMs: ttft, completionTokens }, staleSocket: false });
         });
-        res.on("error", () => resolve({ status: 0, ms: performance.now() - t0, ttftMs: null, completionTokens: null }));
+        res.on("error", () => resolve({ reply: { status: 0, ms: performance.now() - t0, ttftMs: null, completionTokens: null }, staleSocket: false }));
       },
     );
-    req.on("error", () => resolve({ status: 0, ms: performance.now() - t0, ttftMs: null, completionTokens: null }));
+    req.on("error", () => {
+      resolve({ reply: { status: 0, ms: performance.now() - t0, ttftMs: null, completionTokens: null }, staleSocket: req.reusedSocket && !gotResponse });
+    });
+    req.on("response", () => {
+      gotResponse = true;
+    });
     req.end(body);
   });
 }

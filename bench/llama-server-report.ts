@@ -17,11 +17,12 @@ export interface PathsResult {
   rows: PathRow[];
 }
 
-export type ServerKey = "gauntlet" | "llamaServer";
+/** "gauntlet" or "llama-server -t N". */
+export type ServerKey = string;
 
 export interface HttpLevel {
   connections: number;
-  results: Partial<Record<ServerKey, { runs: LoadRun[] }>>;
+  results: Record<ServerKey, { runs: LoadRun[] }>;
 }
 
 export interface TtftRun {
@@ -34,7 +35,7 @@ export interface HttpPreset {
   preset: string;
   slots: number;
   levels: HttpLevel[];
-  ttft: Partial<Record<ServerKey, TtftRun[]>>;
+  ttft: Record<ServerKey, TtftRun[]>;
   /** Our server's start-up lines (engine build and thread plan). */
   serverLog: string[];
 }
@@ -87,19 +88,25 @@ export function renderMarkdown(r: EngineBenchReport): string {
   if (!r.llamaServer.available) out.push(`llama-server was not available: ${r.llamaServer.reason}. No llama-server figures are reported.`, "");
   else out.push(`llama-server built from llama.cpp commit ${r.llamaServer.commit.slice(0, 10)} (the release node-llama-cpp bundles).`, "");
   for (const h of r.http) {
-    out.push(`### ${h.preset} (${h.slots} slot(s) each)`, "");
+    const keys = Object.keys(h.levels[0]?.results ?? {});
+    const others = keys.filter((k) => k !== "gauntlet");
+    out.push(`### ${h.preset}, ${h.slots} slot(s) each`, "");
     if (h.serverLog.length) out.push("gauntlet start-up: `" + h.serverLog.join(" / ").replace(/`/g, "'") + "`", "");
     out.push(
-      "| connections | gauntlet req/s | llama-server req/s | ratio | gauntlet p50 ms | llama-server p50 ms | Little's law ratio (g / l) | completion tokens (g / l) | errors (g / l) | target |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      `| connections | ${keys.map((k) => `${k} req/s (p50 ms)`).join(" | ")} | gauntlet / best llama-server | Little's law ratios | completion tokens | errors | target |`,
+      `|---|${keys.map(() => "---").join("|")}|---|---|---|---|---|`,
     );
     for (const l of h.levels) {
-      const g = l.results.gauntlet ? combine(l.results.gauntlet.runs) : null;
-      const s = l.results.llamaServer ? combine(l.results.llamaServer.runs) : null;
-      const ratio = g && s && s.requestsPerSecond > 0 ? g.requestsPerSecond / s.requestsPerSecond : null;
+      const c = Object.fromEntries(keys.map((k) => [k, l.results[k] ? combine(l.results[k]!.runs) : null]));
+      const g = c.gauntlet;
+      const best = Math.max(0, ...others.map((k) => c[k]?.requestsPerSecond ?? 0));
+      const ratio = g && best > 0 ? g.requestsPerSecond / best : null;
       const verdict = ratio === null ? "n/a" : ratio >= 1 ? "✅ met" : "❌ not met";
+      const cell = (k: string, f: (x: NonNullable<(typeof c)[string]>) => string) => (c[k] ? f(c[k]!) : "-");
       out.push(
-        `| ${l.connections} | ${g ? f1(g.requestsPerSecond) : "-"} | ${s ? f1(s.requestsPerSecond) : "-"} | ${ratio === null ? "-" : f2(ratio)} | ${g ? f2(g.p50) : "-"} | ${s ? f2(s.p50) : "-"} | ${g ? f2(g.littlesLawRatio) : "-"} / ${s ? f2(s.littlesLawRatio) : "-"} | ${g ? f1(g.completionTokens) : "-"} / ${s ? f1(s.completionTokens) : "-"} | ${g?.errors ?? "-"} / ${s?.errors ?? "-"} | ${verdict} |`,
+        `| ${l.connections} | ${keys.map((k) => cell(k, (x) => `${f1(x.requestsPerSecond)} (${f2(x.p50)})`)).join(" | ")} | ${ratio === null ? "-" : f2(ratio)} | ` +
+          `${keys.map((k) => cell(k, (x) => f2(x.littlesLawRatio))).join(" / ")} | ${keys.map((k) => cell(k, (x) => f1(x.completionTokens))).join(" / ")} | ` +
+          `${keys.map((k) => cell(k, (x) => String(x.errors))).join(" / ")} | ${verdict} |`,
       );
     }
     const tt = (k: ServerKey) => {
@@ -109,11 +116,14 @@ export function renderMarkdown(r: EngineBenchReport): string {
       return { n, p50: runs.reduce((a, x) => a + x.ttftMs.p50 * x.n, 0) / Math.max(1, n) };
     };
     const g = tt("gauntlet");
-    const s = tt("llamaServer");
-    out.push("", "| streaming TTFT | gauntlet | llama-server | target |", "|---|---|---|---|");
-    out.push(`| p50 ms (n) | ${g ? `${f2(g.p50)} (${g.n})` : "-"} | ${s ? `${f2(s.p50)} (${s.n})` : "-"} | ${g && s ? (g.p50 <= s.p50 ? "✅ met" : "❌ not met") : "n/a"} |`, "");
+    const bestOther = others.map(tt).filter((x): x is NonNullable<typeof x> => x !== null).sort((a, b) => a.p50 - b.p50)[0];
+    out.push("", `| streaming TTFT p50 ms (n) | ${keys.join(" | ")} | target |`, `|---|${keys.map(() => "---").join("|")}|---|`);
+    out.push(
+      `| | ${keys.map((k) => { const t = tt(k); return t ? `${f2(t.p50)} (${t.n})` : "-"; }).join(" | ")} | ${g && bestOther ? (g.p50 <= bestOther.p50 ? "✅ met" : "❌ not met") : "n/a"} |`,
+      "",
+    );
   }
-  out.push("Requests/s = completed requests / elapsed time summed over both rounds; p50 and Little's ratio are request-weighted means of the rounds' values; TTFT p50 is the mean of the two rounds' p50.");
+  out.push("Requests/s = completed requests / elapsed time summed over both rounds; p50 and Little's ratio are request-weighted means of the rounds' values; TTFT p50 is the request-weighted mean of the two rounds' p50. Targets compare gauntlet with the best llama-server configuration measured.");
   return out.join("\n") + "\n";
 }
 

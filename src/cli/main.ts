@@ -1,9 +1,11 @@
 /** The `gauntlet` command: one file per subcommand; this one only dispatches. */
 import { sanitizeMessage } from "../observability/sanitize.js";
 import { runServe } from "../server/main.js";
+import { runChaosCommand } from "./chaos.js";
 import { runEngineCommand } from "./engine.js";
 import { runGateCommand } from "./gate.js";
 import { runReportCommand } from "./report.js";
+import { runSoakCommand } from "./soak.js";
 import { runStressCommand } from "./stress.js";
 
 const USAGE = `Usage: gauntlet <command> [options]
@@ -13,6 +15,8 @@ Commands:
   engine    build the optimized engine for this CPU (engine build) or show the engine in use (engine status)
   gate      the release gate: quick scenarios on the bundled server; exit 0 green, 1 red, 2 invalid
   stress    run load scenarios against the bundled server or a loopback --target
+  soak      hours of steady mixed load with a memory-leak verdict; resumable (--resume RUN-DIR)
+  chaos     run the fault catalogue (corrupt cache, kill -9, full disk, engine and client faults) against the bundled server
   report    re-render a run directory's report.md, junit.xml and report.html from its report.json
 
 Run 'gauntlet <command> --help' for a command's options.`;
@@ -39,6 +43,10 @@ async function main(argv: string[]): Promise<number> {
       return runStressCommand(rest, process.env, harnessIo);
     case "gate":
       return runGateCommand(rest, process.env, harnessIo);
+    case "chaos":
+      return runChaosCommand(rest, process.env, harnessIo);
+    case "soak":
+      return runSoakCommand(rest, process.env, harnessIo);
     case "report":
       return runReportCommand(rest, io);
     case undefined:

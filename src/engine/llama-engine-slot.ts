@@ -10,6 +10,7 @@
  * - "evaluate": the public LlamaContextSequence.evaluate() generator, the fallback and reference.
  */
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { DecodeContext, SlotDecoder } from "./llama-engine-decoder.js";
 
 /** Sampling as the slot applies it: the same defaults LlamaContextSequence.evaluate() uses. */
 export interface SlotSampling {
@@ -26,29 +27,35 @@ export interface SlotRun {
   aborted: boolean;
 }
 
+/**
+ * What the engine does with each sampled token, in two steps so the native path can start decoding
+ * the token before its text is assembled and streamed (that work then overlaps the decode).
+ */
+export interface TokenSink {
+  /** Cheap check: "end" = stop without this token (end of generation), "last" = keep it and stop, "more" = keep it and go on. */
+  step(token: Token): "end" | "last" | "more";
+  /** The token's text (decoding, stop strings, streaming); false = a stop string ended generation. */
+  emit(token: Token): boolean;
+}
+
 export interface EngineSlot {
   readonly path: "native" | "evaluate";
   /** Prompt tokens the KV cache already holds for this prompt. */
   commonPrefix(tokens: readonly Token[]): number;
   /**
-   * Makes the KV cache hold `prompt`, then samples tokens and hands each to `onToken` until it
-   * returns false or the signal aborts. At least one prompt token is always evaluated.
+   * Makes the KV cache hold `prompt`, then samples tokens and hands each to `sink` until it says
+   * stop or the signal aborts. At least one prompt token is always evaluated.
    */
-  run(prompt: readonly Token[], sampling: SlotSampling, signal: AbortSignal | undefined, onToken: (token: Token) => boolean): Promise<SlotRun>;
+  run(prompt: readonly Token[], sampling: SlotSampling, signal: AbortSignal | undefined, sink: TokenSink): Promise<SlotRun>;
   /** Evaluates `tokens` into the KV cache without sampling (keeps a common prefix). */
   prime(tokens: readonly Token[]): Promise<void>;
   clear(): Promise<void>;
-  dispose(): Promise<void>;
 }
 
-interface AddonContext {
-  initBatch(size: number): void;
-  addToBatch(sequenceId: number, firstTokenPos: number, tokens: Uint32Array, logitIndexes: Uint32Array): ArrayLike<number>;
-  decodeBatch(): Promise<void>;
+interface AddonContext extends DecodeContext {
   sampleToken(batchLogitIndex: number, sampler: AddonSampler): Promise<number>;
   removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean;
   disposeSequence(sequenceId: number): void;
-  setThreads(threads: number): void;
 }
 
 interface AddonSampler {
@@ -94,40 +101,33 @@ function commonPrefixOf(held: readonly number[], tokens: readonly number[]): num
   return i;
 }
 
-const SEQ = 0;
-
-export function createNativeSlot(access: NativeAccess, batchSize: number, context: LlamaContext): EngineSlot {
+/**
+ * A slot on the addon: sequence `seq` of a context, decoded by `decoder` (its own context, or a
+ * context shared with the other slots and decoded in batches).
+ */
+export function createNativeSlot(access: NativeAccess, seq: number, decoder: SlotDecoder): EngineSlot {
   const { ctx } = access;
   /** Exactly the tokens whose state the KV cache holds, by position. */
   let held: number[] = [];
 
   const clearNow = () => {
-    ctx.disposeSequence(SEQ);
+    ctx.disposeSequence(seq);
     held = [];
   };
   /** Keeps the first `keep` held tokens; returns how many are really kept (0 when trimming failed). */
   const trimTo = (keep: number): number => {
     if (keep >= held.length) return held.length;
-    if (keep === 0 || !ctx.removeTokenCellsFromSequence(SEQ, keep, held.length)) {
+    if (keep === 0 || !ctx.removeTokenCellsFromSequence(seq, keep, held.length)) {
       clearNow();
       return 0;
     }
     held.length = keep;
     return keep;
   };
-  /** Decodes `tokens` at the end of the held ones, in batches; logits for the last one when asked. */
+  /** Decodes `tokens` after the held ones; the logit index of the last one when asked, else -1. */
   const decode = async (tokens: readonly number[], wantLogits: boolean): Promise<number> => {
-    let index = -1;
-    for (let start = 0; start < tokens.length; start += batchSize) {
-      const chunk = tokens.slice(start, start + batchSize);
-      const last = start + batchSize >= tokens.length;
-      ctx.initBatch(chunk.length);
-      const logits = last && wantLogits ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0);
-      const indexes = ctx.addToBatch(SEQ, held.length, Uint32Array.from(chunk), logits);
-      await ctx.decodeBatch();
-      for (const t of chunk) held.push(t);
-      if (last && wantLogits) index = indexes[0] ?? -1;
-    }
+    const index = await decoder.decode(seq, held.length, tokens, wantLogits);
+    for (const t of tokens) held.push(t);
     return index;
   };
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -147,21 +147,40 @@ export function createNativeSlot(access: NativeAccess, batchSize: number, contex
   return {
     path: "native",
     commonPrefix: (tokens) => commonPrefixOf(held, tokens),
-    run: (prompt, sampling, signal, onToken) =>
+    run: (prompt, sampling, signal, sink) =>
       guard(async () => {
         const reused = trimTo(Math.min(commonPrefixOf(held, prompt), prompt.length - 1));
         const sampler = access.newSampler();
+        decoder.enter(seq);
         try {
           sampler.applyConfig(samplerConfig(sampling));
           let logitIndex = await decode(prompt.slice(reused), true);
           for (;;) {
             if (signal?.aborted) return { reused, aborted: true };
             const token = (await ctx.sampleToken(logitIndex, sampler)) as Token;
+            decoder.release(seq);
             if (signal?.aborted) return { reused, aborted: true };
-            if (!onToken(token)) return { reused, aborted: false };
-            logitIndex = await decode([token], true);
+            const next = sink.step(token);
+            if (next === "end") return { reused, aborted: false };
+            if (next === "last") {
+              sink.emit(token);
+              return { reused, aborted: false };
+            }
+            // Decode the token on the worker while its text is assembled and streamed here. When a
+            // stop string ends generation, that decode was for nothing (the cache just holds one more token).
+            const decoding = decode([token], true);
+            let more: boolean;
+            try {
+              more = sink.emit(token);
+            } catch (err) {
+              await decoding.catch(() => undefined);
+              throw err;
+            }
+            logitIndex = await decoding;
+            if (!more) return { reused, aborted: false };
           }
         } finally {
+          decoder.leave(seq);
           sampler.dispose();
         }
       }),
@@ -171,7 +190,6 @@ export function createNativeSlot(access: NativeAccess, batchSize: number, contex
         if (keep < tokens.length) await decode(tokens.slice(keep), false);
       }),
     clear: async () => clearNow(),
-    dispose: () => context.dispose(),
   };
 }
 
@@ -186,7 +204,7 @@ export function createEvaluateSlot(context: LlamaContext): EngineSlot {
   return {
     path: "evaluate",
     commonPrefix: prefix,
-    async run(prompt, sampling, signal, onToken) {
+    async run(prompt, sampling, signal, sink) {
       const reused = Math.min(prefix(prompt), prompt.length - 1);
       let aborted = false;
       try {
@@ -198,10 +216,12 @@ export function createEvaluateSlot(context: LlamaContext): EngineSlot {
           seed: sampling.seed,
         });
         for await (const token of iterator) {
-          if (signal?.aborted || !onToken(token)) {
-            aborted = signal?.aborted ?? false;
+          if (signal?.aborted) {
+            aborted = true;
             break;
           }
+          const next = sink.step(token);
+          if (next === "end" || !sink.emit(token) || next === "last") break;
         }
       } catch (err) {
         await sequence.clearHistory().catch(() => undefined);
@@ -217,6 +237,5 @@ export function createEvaluateSlot(context: LlamaContext): EngineSlot {
       if (keep < tokens.length) await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(keep) as Token[]);
     },
     clear: () => sequence.clearHistory(),
-    dispose: () => context.dispose(),
   };
 }

@@ -6,26 +6,40 @@
  * per request with repeated texts cached (llama-engine-tokens.ts); the prompt prefix already in a
  * slot's KV cache is reused, and requests go to the slot holding their session or longest prefix.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { performance } from "node:perf_hooks";
-import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel } from "node-llama-cpp";
 import { ContextOverflowError, ModelLoadError } from "../errors.js";
 import { sanitizeMessage } from "../observability/sanitize.js";
-import { createEvaluateSlot, createNativeSlot, nativeAccess, type EngineSlot, type SlotSampling } from "./llama-engine-slot.js";
+import type { EngineSlot, SlotSampling } from "./llama-engine-slot.js";
+import { createSlotSet, type SlotLayout, type SlotSet } from "./llama-engine-slots.js";
+import { createLogCollector, explainLoadFailure, memoDetokenize, sha256File } from "./llama-engine-support.js";
 import { createPromptTokenizer } from "./llama-engine-tokens.js";
-import { createStopMatcher, createTokenDecoder, type Detokenize } from "./text-stream.js";
+import { createStopMatcher, createTokenDecoder } from "./text-stream.js";
+import { createThreadChooser } from "./thread-plan-governor.js";
+
+export { memoDetokenize, sha256File, timeGeneration } from "./llama-engine-support.js";
 import type { Engine, EngineInfo, EngineStats, GenerateChunk, GenerateRequest, GenerateResult } from "./types.js";
 
 export interface LlamaEngineOptions {
   modelPath: string;
   modelId: string;
   slots: number;
-  /** Threads per slot. */
+  /** Threads per slot when every slot is busy. */
   threads: number;
+  /**
+   * Threads a slot may use while other slots are idle (default: threads). The native path gives a
+   * generation max(threads, floor(maxThreads / busy slots)) threads, decided before each decode.
+   */
+  maxThreads?: number;
   contextSize: number;
   gpu: false | "auto" | "cuda" | "vulkan" | "metal";
+  /**
+   * "contexts" (default): one context per slot, decoding in parallel; "batched": the slots are
+   * sequences of one context and one decode serves every generating slot (continuous batching).
+   */
+  layout?: SlotLayout;
+  /** Measure and fall back to 1 thread per decode when more threads are slower (default true). */
+  threadGovernor?: boolean;
   /** "native" (default when available) drives the addon directly; "evaluate" uses sequence.evaluate(). */
   generationPath?: "native" | "evaluate";
   /** Called with warnings from the native library (already stripped of paths by the caller's logger). */
@@ -41,52 +55,12 @@ interface Slot {
 /** Sessions remembered for routing (X-Session-Id -> slot), oldest forgotten first. */
 const MAX_SESSIONS = 4096;
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
-}
-
-/** Keeps the library's log lines so a load failure can say why ("Failed to load model" alone says nothing). */
-function createLogCollector(onLog: LlamaEngineOptions["onLog"]) {
-  const lines: string[] = [];
-  return {
-    lines,
-    logger(level: LlamaLogLevel, message: string) {
-      const text = message.trim();
-      if (!text) return;
-      if (level === LlamaLogLevel.error || level === LlamaLogLevel.warn) {
-        lines.push(text);
-        if (lines.length > 50) lines.shift();
-        onLog?.(level === LlamaLogLevel.error ? "error" : "warn", text);
-      }
-    },
-  };
-}
-
-function explainLoadFailure(lines: string[]): string {
-  const reason = [...lines].reverse().find((l) => /error|fail|invalid|unknown|not within|missing/i.test(l));
-  return `the model file could not be loaded: ${sanitizeMessage(reason ?? "the engine gave no reason")}`;
-}
-
-/** detokenize() that answers a repeated call with the same arrays from memory (the decoder asks twice). */
-function memoDetokenize(model: LlamaModel): Detokenize {
-  let lastTokens: readonly number[] | null = null;
-  let lastLength = -1;
-  let lastContext: readonly number[] | null = null;
-  let lastText = "";
-  return (tokens, context) => {
-    if (tokens === lastTokens && tokens.length === lastLength && context === lastContext) return lastText;
-    lastText = model.detokenize(tokens as Token[], false, context as Token[]);
-    lastTokens = tokens;
-    lastLength = tokens.length;
-    lastContext = context;
-    return lastText;
-  };
-}
-
 export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engine> {
   const collector = createLogCollector(opts.onLog);
+  const maxThreads = Math.max(opts.threads, opts.maxThreads ?? opts.threads);
+  /** Slots inside run() right now (decides how many threads a decode gets). */
+  let running = 0;
+  const threadsFor = createThreadChooser({ threads: opts.threads, maxThreads, governed: opts.threadGovernor !== false, busySlots: () => running });
   const [fingerprint, fileStat] = await Promise.all([sha256File(opts.modelPath), stat(opts.modelPath)]);
 
   let llama: Llama;
@@ -98,7 +72,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       progressLogs: false,
       logLevel: LlamaLogLevel.warn,
       logger: collector.logger,
-      maxThreads: opts.slots * opts.threads,
+      maxThreads: Math.max(opts.slots * opts.threads, maxThreads),
     });
   } catch (err) {
     throw new ModelLoadError(`the inference engine could not start: ${sanitizeMessage((err as Error).message)}`);
@@ -113,23 +87,23 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
   }
 
   const chatWrapper: ChatWrapper = resolveChatWrapper(model);
-  const slots: Slot[] = [];
-  let path: "native" | "evaluate" = opts.generationPath ?? "native";
+  let set: SlotSet;
   try {
-    for (let i = 0; i < opts.slots; i++) {
-      const context = await model.createContext({ contextSize: opts.contextSize, sequences: 1, threads: opts.threads, flashAttention: false });
-      const access = path === "native" ? nativeAccess(llama, model, context) : null;
-      if (access) access.ctx.setThreads(opts.threads);
-      else path = "evaluate";
-      const impl = access ? createNativeSlot(access, context.batchSize, context) : createEvaluateSlot(context);
-      slots.push({ impl, busy: false, lastUsed: 0 });
-    }
+    set = await createSlotSet(llama, model, {
+      slots: opts.slots,
+      contextSize: opts.contextSize,
+      threads: opts.threads,
+      layout: opts.layout ?? "contexts",
+      path: opts.generationPath ?? "native",
+      threadsFor,
+    });
   } catch (err) {
-    for (const s of slots) await s.impl.dispose().catch(() => undefined);
     await model.dispose().catch(() => undefined);
     await llama.dispose().catch(() => undefined);
     throw new ModelLoadError(`could not create ${opts.slots} context(s) of ${opts.contextSize} tokens: ${sanitizeMessage((err as Error).message)}`);
   }
+  const slots: Slot[] = set.slots.map((impl) => ({ impl, busy: false, lastUsed: 0 }));
+  const path = set.path;
 
   const build = (llama as unknown as { _buildType?: string })._buildType === "localBuild" ? "local" : "prebuilt";
   const info: EngineInfo = {
@@ -139,17 +113,26 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     contextSize: opts.contextSize,
     slots: opts.slots,
     threads: opts.threads,
+    ...(path === "native" && maxThreads > opts.threads ? { maxThreads } : {}),
     gpu: llama.gpu,
     build,
     generationPath: path,
+    layout: set.layout,
   };
 
   const prompts = createPromptTokenizer(model, chatWrapper);
-  const detokenize = memoDetokenize(model);
   const sessions = new Map<string, number>();
   const counters = { generations: 0, promptTokensEvaluated: 0, promptTokensReused: 0, completionTokens: 0, sessionRoutes: 0, prefixRoutes: 0 };
   let useClock = 0;
   let closed = false;
+  /** Aborted by close(): generations stop within a token, before their contexts go away. */
+  const closing = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  };
 
   const rememberSession = (sessionId: string | undefined, slot: number) => {
     if (!sessionId) return;
@@ -180,7 +163,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       topP: temperature > 0 ? req.params.topP : 0.95,
       seed: req.params.seed ?? (temperature > 0 ? Math.floor(Math.random() * 2 ** 31) : 0),
     };
-    const decoder = createTokenDecoder(detokenize);
+    const decoder = createTokenDecoder(memoDetokenize(model));
     const stopper = createStopMatcher(req.params.stop);
     let text = "";
     let completionTokens = 0;
@@ -195,21 +178,25 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     let reused = Math.min(slot.impl.commonPrefix(tokens), tokens.length - 1);
     let aborted = false;
     if (budget > 0) {
-      const run = await slot.impl.run(tokens, sampling, req.signal, (token) => {
-        if (model.isEogToken(token)) {
-          finishReason = "stop";
-          return false;
-        }
-        completionTokens++;
-        const r = stopper.push(decoder.push(token));
-        emit(r.text);
-        if (r.stopped) {
+      running++;
+      const run = await slot.impl.run(tokens, sampling, req.signal, {
+        step(token) {
+          if (model.isEogToken(token)) {
+            finishReason = "stop";
+            return "end";
+          }
+          completionTokens++;
+          return completionTokens >= budget ? "last" : "more";
+        },
+        emit(token) {
+          const r = stopper.push(decoder.push(token));
+          emit(r.text);
+          if (!r.stopped) return true;
           stopMatched = true;
           finishReason = "stop";
           return false;
-        }
-        return completionTokens < budget;
-      });
+        },
+      }).finally(() => running--);
       reused = run.reused;
       aborted = run.aborted;
     }
@@ -263,8 +250,9 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
 
     async generate(req, onChunk) {
       const slot = holdSlot(req.slot);
+      const signal = req.signal ? AbortSignal.any([req.signal, closing.signal]) : closing.signal;
       try {
-        return await generateOn(slot, req, onChunk);
+        return await track(generateOn(slot, { ...req, signal }, onChunk));
       } finally {
         slot.busy = false;
       }
@@ -281,7 +269,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       if (prefix.length >= opts.contextSize) throw new ContextOverflowError(prefix.length, opts.contextSize);
       const slot = holdSlot(slotIndex);
       try {
-        await slot.impl.prime(prefix);
+        await track(slot.impl.prime(prefix));
         return prefix.length;
       } finally {
         slot.busy = false;
@@ -295,25 +283,24 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
 
     stats(): EngineStats {
       const tok = prompts.counters();
-      return { ...counters, tokenizerCacheHits: tok.hits, tokenizerCacheMisses: tok.misses, busySlots: slots.filter((s) => s.busy).length };
+      return {
+        ...counters,
+        tokenizerCacheHits: tok.hits,
+        tokenizerCacheMisses: tok.misses,
+        busySlots: slots.filter((s) => s.busy).length,
+        decodeMsByThreads: threadsFor.snapshot(set.layout),
+      };
     },
 
     async close() {
       if (closed) return;
       closed = true;
-      for (const s of slots) await s.impl.dispose().catch(() => undefined);
+      // Disposing a context under a running decode crashes the process: stop and wait first.
+      closing.abort();
+      await Promise.allSettled([...inFlight]);
+      for (const c of set.contexts) await c.dispose().catch(() => undefined);
       await model.dispose().catch(() => undefined);
       await llama.dispose().catch(() => undefined);
     },
   };
-}
-
-/** Measures one generation straight on the engine (used by the overhead benchmark). */
-export async function timeGeneration(engine: Engine, req: GenerateRequest): Promise<{ ms: number; ttftMs: number | null }> {
-  const t0 = performance.now();
-  let ttft: number | null = null;
-  await engine.generate(req, () => {
-    if (ttft === null) ttft = performance.now() - t0;
-  });
-  return { ms: performance.now() - t0, ttftMs: ttft };
 }

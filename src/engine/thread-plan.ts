@@ -22,7 +22,10 @@ export interface ThreadPlanInput {
 
 export interface ThreadPlan {
   build: EngineBuildKind;
+  /** Threads of each slot when every slot is busy. */
   threadsPerSlot: number;
+  /** Threads a slot may take while the others are idle (the local build only; else = threadsPerSlot). */
+  maxThreadsPerSlot: number;
   /** slots x threadsPerSlot. */
   totalThreads: number;
   /** The libuv pool size the process must start with; null = the default (4) is fine. */
@@ -69,10 +72,14 @@ export function planThreads(input: ThreadPlanInput): ThreadPlan {
     );
   }
 
+  // A lone generation on the local build may use every core; a user's explicit count stays fixed.
+  const maxThreadsPerSlot = build === "local" && requestedThreads === undefined ? Math.max(threadsPerSlot, cores) : threadsPerSlot;
+
   const what = build === "local" ? "local OpenMP build" : "prebuilt binaries";
+  const lone = maxThreadsPerSlot > threadsPerSlot ? ` (up to ${maxThreadsPerSlot} for a lone request)` : "";
   const uv = uvThreadpoolSize === null ? "" : `, UV_THREADPOOL_SIZE=${uvThreadpoolSize}`;
-  const summary = `${what}, ${slots} slot(s) x ${threadsPerSlot} thread(s) on ${cores} core(s)${uv}`;
-  return { build, threadsPerSlot, totalThreads, uvThreadpoolSize, warnings, summary };
+  const summary = `${what}, ${slots} slot(s) x ${threadsPerSlot} thread(s)${lone} on ${cores} core(s)${uv}`;
+  return { build, threadsPerSlot, maxThreadsPerSlot, totalThreads, uvThreadpoolSize, warnings, summary };
 }
 
 /**

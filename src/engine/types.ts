@@ -61,11 +61,15 @@ export interface EngineInfo {
   contextSize: number;
   slots: number;
   threads: number;
+  /** Threads one slot may use while the others are idle, when more than `threads`. */
+  maxThreads?: number;
   gpu: string | false;
   /** Which native build runs: "prebuilt" or "local". */
   build: string;
   /** How tokens are generated: "native" (addon calls) or "evaluate" (sequence.evaluate()). */
   generationPath?: string;
+  /** "contexts" (a context per slot) or "batched" (slots share one context, decoded together). */
+  layout?: string;
 }
 
 /** Cumulative counters since the engine started (for /metrics: export them as counters, not gauges). */
@@ -86,6 +90,8 @@ export interface EngineStats {
   tokenizerCacheMisses: number;
   /** Slots generating right now (a gauge). */
   busySlots: number;
+  /** Mean single-token decode time (ms) of a lone generation per thread count (the thread governor's view). */
+  decodeMsByThreads?: Record<number, number>;
 }
 
 export interface Engine {

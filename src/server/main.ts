@@ -43,12 +43,14 @@ export function engineFor(
   model: ResolvedModel,
   onLog?: (level: "warn" | "error", msg: string) => void,
   threads: number = config.threads,
+  maxThreads: number = threads,
 ): Promise<Engine> {
   return createLlamaEngine({
     modelPath: model.path,
     modelId: model.id,
     slots: config.slots,
     threads,
+    maxThreads,
     contextSize: config.contextSize,
     gpu: config.gpu,
     onLog,
@@ -70,7 +72,7 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
   // Engine build and thread plan first: this may re-run the command with UV_THREADPOOL_SIZE set.
   const engineSetup = await prepareEngineProcess({ argv, env, slots: config.slots, threads: config.threads, gpu: config.gpu });
   if (engineSetup.relaunched) return engineSetup.exitCode;
-  const threads = engineSetup.plan.threadsPerSlot;
+  const { threadsPerSlot: threads, maxThreadsPerSlot: maxThreads } = engineSetup.plan;
   // The thread plan's own advice replaces the generic --threads warning (it knows the build).
   for (const w of loaded.warningDetails) if (w.code !== "threads-slow-prebuilt") io.stderr(`warning: ${w.message}`);
   for (const note of engineSetup.notes) io.stderr(`warning: ${note}`);
@@ -107,7 +109,7 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
     throw err;
   }
 
-  const loadedEngine = faultSettings ? engineFor(config, model, undefined, threads).then((e) => withFaults(e, faultSettings)) : engineFor(config, model, undefined, threads);
+  const loadedEngine = faultSettings ? engineFor(config, model, undefined, threads, maxThreads).then((e) => withFaults(e, faultSettings)) : engineFor(config, model, undefined, threads, maxThreads);
   const enginePromise = chaos.wrapEngine ? loadedEngine.then(chaos.wrapEngine) : loadedEngine;
   const app = await buildServer({
     settings: config,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { containerLogs, containerState, removeContainer, startMemorySampler } from "./helpers/docker-client.js";
+import { containerLogs, containerState, peakOf, removeContainer, startMemorySampler } from "./helpers/docker-client.js";
 import type { MemoryStat } from "./helpers/docker-client.js";
 import { chatRequest, runLoad } from "./helpers/http-load.js";
 import type { LoadSummary } from "./helpers/http-load.js";
@@ -25,8 +25,8 @@ describe("server under a memory cap", () => {
     });
     const sampler = startMemorySampler(server.id, 500);
     try {
-      // About 20 s at 20 requests/s, up to 150 outstanding: well past what one slot serves, so the queue
-      // fills and the server has to shed load.
+      // About 20 s at 20 requests/s of 128 tokens each, up to 150 outstanding: past what one slot serves
+      // (about 10/s), so the queue fills and the server has to shed load.
       flood = await runLoad({
         url: server.url,
         requests: 400,
@@ -34,16 +34,14 @@ describe("server under a memory cap", () => {
         maxInFlight: 150,
         // The server's own limit is 10 s (504): twice that means it stopped answering.
         timeoutMs: 20_000,
-        request: (i) => chatRequest(i, { maxTokens: 64 }),
+        request: (i) => chatRequest(i, { maxTokens: 128 }),
       });
     } finally {
       samples = await sampler.stop();
     }
-    const peak = samples.reduce((m, s) => Math.max(m, s.usageBytes), 0);
-    const peakWs = samples.reduce((m, s) => Math.max(m, s.workingSetBytes), 0);
     console.log(
-      `[memory-cap] flood: ${JSON.stringify({ ...flood, streamErrorCodes: flood.streamErrorCodes.length })}; ` +
-        `peak usage ${mib(peak)} MiB, working set ${mib(peakWs)} MiB of ${MEMORY_MB} MiB (${samples.length} samples)`,
+      `[memory-cap] flood: ${JSON.stringify(flood)}; peak usage ${mib(peakOf(samples, "usageBytes"))} MiB, ` +
+        `working set ${mib(peakOf(samples, "workingSetBytes"))} MiB of ${MEMORY_MB} MiB (${samples.length} samples)`,
     );
   }, 180_000);
 
@@ -61,7 +59,9 @@ describe("server under a memory cap", () => {
     expect(flood!.sent).toBe(400);
     expect(flood!.hung).toBe(0);
     expect(flood!.networkErrors).toBe(0);
-    expect(flood!.incompleteStreams).toBe(0);
+    // A stream that started before the server's time limit may end with an SSE error event instead: only
+    // the limit (the in-stream 504) may end it so, never a cut or another error.
+    expect(flood!.streamErrorCodes.filter((code) => code !== "request_timeout")).toEqual([]);
     const statuses = Object.keys(flood!.byStatus).map(Number);
     expect(statuses.filter((s) => !ALLOWED_STATUSES.includes(s))).toEqual([]);
     expect(flood!.ok).toBeGreaterThan(0);

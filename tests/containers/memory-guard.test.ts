@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { containerLogs, containerState, removeContainer, startMemorySampler } from "./helpers/docker-client.js";
+import { containerLogs, containerState, peakOf, removeContainer, startMemorySampler } from "./helpers/docker-client.js";
 import type { MemoryStat } from "./helpers/docker-client.js";
 import { chatRequest, runLoad } from "./helpers/http-load.js";
 import type { LoadSummary } from "./helpers/http-load.js";
@@ -51,8 +51,7 @@ describe("memory guard in a capped container", () => {
     } finally {
       samples = await sampler.stop();
     }
-    const peak = samples.reduce((m, s) => (Number.isFinite(s.workingSetBytes) ? Math.max(m, s.workingSetBytes) : m), 0);
-    console.log(`[memory-guard] ${JSON.stringify(load)}; peak working set ${mib(peak)} MiB of ${MEMORY_MB} MiB`);
+    console.log(`[memory-guard] ${JSON.stringify(load)}; peak working set ${mib(peakOf(samples, "workingSetBytes"))} MiB of ${MEMORY_MB} MiB`);
   }, 120_000);
 
   afterAll(async () => {

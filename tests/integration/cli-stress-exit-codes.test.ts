@@ -24,7 +24,7 @@ beforeAll(async () => {
   }));
   writeFileSync(join(load, "thresholds.json"), JSON.stringify({
     defaults: { success: "success_rate >= 0.90", correct: "wrong_answers == 0" },
-    validity: { maxEventLoopDelayP99Ms: 100_000 },
+    validity: { maxEventLoopDelayP99Ms: 100_000, littlesLawTolerancePct: 1000 },
   }));
 }, 60_000);
 afterAll(async () => {
@@ -73,6 +73,22 @@ describe("gauntlet stress exit codes", () => {
     const typo = await stress(["--target", server.url, "--gate", "p96 < 2"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/unknown metric "p96" \(did you mean "p9\d"\?\)/);
+  });
+
+  test("a stored run given as --baseline adds a comparison per metric and a gate for each", async () => {
+    const first = await stress(["--target", server.url]);
+    expect(first.code, first.stdout).toBe(0);
+    const baseline = join(first.out, "latest", "report.json");
+    const r = await stress(["--target", server.url, "--baseline", baseline, "--baseline-tolerance", "10000"]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/✅ small\/baseline-p95: p95 <= baseline\.p95 \* 101 {2}→/);
+    const report = latest(r.out);
+    expect(report.baseline?.source).toBe(baseline);
+    expect(report.baseline?.comparisons.map((c) => c.metric)).toEqual(["p50", "p95", "throughput_rps"]);
+    expect(validateReport(report)).toEqual([]);
+    const broken = await stress(["--target", server.url, "--baseline", join(first.out, "nope.json")]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/--baseline .*nope\.json: cannot be read \(ENOENT\)/);
   });
 
   test("a target that is not on this machine is refused with exit 2", async () => {

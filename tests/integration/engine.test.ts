@@ -88,3 +88,19 @@ describe("llama engine tokenization", () => {
     expect(after.tokenizerCacheMisses - before.tokenizerCacheMisses).toBe(1);
   });
 });
+
+describe("llama engine shutdown", () => {
+  test("closing mid-generation stops the generation within a token instead of freeing a context under it", async () => {
+    const e = await startTinyEngine({ slots: 1, contextSize: 2048 });
+    let chunks = 0;
+    let closing: Promise<void> | null = null;
+    const gen = e.generate({ messages: convo("long", "go on"), params: { ...params, maxTokens: 1500 }, slot: 0 }, () => {
+      if (++chunks === 3) closing = e.close();
+    });
+    const r = await gen;
+    await closing;
+    expect(r.aborted).toBe(true);
+    expect(r.completionTokens).toBeLessThan(1500);
+    await expect(e.generate({ messages: convo("x", "y"), params, slot: 0 })).rejects.toThrow(/closed/);
+  });
+});

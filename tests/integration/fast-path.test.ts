@@ -11,16 +11,12 @@ import type { ChatMessage, Engine, GenerateResult, SamplingParams } from "../../
 import { tinyModelPath } from "../helpers/tiny-server.js";
 
 const CONTEXT = 256;
-let fast: Engine;
 let plain: Engine;
 
 beforeAll(async () => {
-  const modelPath = await tinyModelPath();
-  fast = await createLlamaEngine({ modelPath, modelId: embeddedModelId("tiny"), slots: 1, threads: 1, contextSize: CONTEXT, gpu: false });
-  plain = await createPlainEngine({ modelPath, contextSize: CONTEXT, mode: "completion" });
+  plain = await createPlainEngine({ modelPath: await tinyModelPath(), contextSize: CONTEXT, mode: "completion" });
 });
 afterAll(async () => {
-  await fast?.close();
   await plain?.close();
 });
 
@@ -33,9 +29,18 @@ async function run(engine: Engine, messages: ChatMessage[], p: SamplingParams, s
   return { ...r, chunks };
 }
 
-describe("native fast path vs LlamaCompletion", () => {
-  test("the fast path really is the native one on this engine", () => {
+describe.each(["contexts", "batched"] as const)("native fast path (%s layout) vs LlamaCompletion", (layout) => {
+  let fast: Engine;
+  beforeAll(async () => {
+    fast = await createLlamaEngine({ modelPath: await tinyModelPath(), modelId: embeddedModelId("tiny"), slots: 1, threads: 1, contextSize: CONTEXT, gpu: false, layout });
+  });
+  afterAll(async () => {
+    await fast?.close();
+  });
+
+  test("the fast path really is the native one, in the asked layout", () => {
     expect(fast.info().generationPath).toBe("native");
+    expect(fast.info().layout).toBe(layout);
   });
 
   test.each([["Hello there, how are you?"], ["Parlez-vous français? é à ü ñ"], ["emoji 👋🎉 in the prompt"], ["CJK 世界你好 and mixed ö😀字"]])(
@@ -125,5 +130,59 @@ describe("native fast path vs LlamaCompletion", () => {
     expect(a.completionTokens).toBe(CONTEXT - promptTokens);
     const b = await run(plain, messages, params({ maxTokens: 1000 }));
     expect(a.text).toBe(b.text);
+  });
+});
+
+describe("batched layout with several slots", () => {
+  let batched: Engine;
+  beforeAll(async () => {
+    batched = await createLlamaEngine({ modelPath: await tinyModelPath(), modelId: embeddedModelId("tiny"), slots: 3, threads: 1, contextSize: 1024, gpu: false, layout: "batched" });
+  });
+  afterAll(async () => {
+    await batched?.close();
+  });
+
+  test("concurrent generations decoded together each equal the same request alone", async () => {
+    const prompts = ["first of three", "second, a bit longer than the first one", "third é 世界"];
+    const lengths = [12, 30, 20];
+    const results = await Promise.all(
+      prompts.map((p, i) => batched.generate({ messages: user(p), params: params({ maxTokens: lengths[i]! }), slot: i })),
+    );
+    for (const [i, p] of prompts.entries()) {
+      const alone = await run(plain, user(p), params({ maxTokens: lengths[i]! }));
+      expect(results[i]!.text).toBe(alone.text);
+      expect(results[i]!.completionTokens).toBe(lengths[i]);
+    }
+  });
+
+  test("a prompt longer than the batch joins while another slot generates, and both answers stay right", async () => {
+    const long = user("a long prompt that spans more than one batch ".repeat(15));
+    expect(await batched.countPromptTokens(long)).toBeGreaterThan(512);
+    const plainLong = await createPlainEngine({ modelPath: await tinyModelPath(), contextSize: 1024, mode: "completion" });
+    try {
+      const [a, b] = await Promise.all([
+        batched.generate({ messages: user("generating meanwhile"), params: params({ maxTokens: 40 }), slot: 0 }),
+        batched.generate({ messages: long, params: params({ maxTokens: 10 }), slot: 1 }),
+      ]);
+      expect(a.text).toBe((await run(plainLong, user("generating meanwhile"), params({ maxTokens: 40 }))).text);
+      expect(b.text).toBe((await run(plainLong, long, params({ maxTokens: 10 }))).text);
+    } finally {
+      await plainLong.close();
+    }
+  });
+
+  test("an abort on one slot leaves the others' generations right", async () => {
+    const ac = new AbortController();
+    let seen = 0;
+    const [aborted, other] = await Promise.all([
+      batched.generate({ messages: user("abort this one"), params: params({ maxTokens: 200 }), slot: 0, signal: ac.signal }, () => {
+        if (++seen === 3) ac.abort();
+      }),
+      batched.generate({ messages: user("keep this one"), params: params({ maxTokens: 30 }), slot: 1 }),
+    ]);
+    expect(aborted.aborted).toBe(true);
+    expect(other.text).toBe((await run(plain, user("keep this one"), params({ maxTokens: 30 }))).text);
+    const again = await run(batched, user("after the abort"), params());
+    expect(again.text).toBe((await run(plain, user("after the abort"), params())).text);
   });
 });

@@ -42,7 +42,7 @@ function loadDir(): string {
   writeFileSync(join(dir, "thresholds.json"), JSON.stringify({
     defaults: { success: "success_rate >= 0.90", correct: "wrong_answers == 0", memory: "memory_start_mb > 0" },
     scenarios: { "e2e-stream": { ttft: "ttft.count >= ok && itl.count > 0" } },
-    validity: { maxEventLoopDelayP99Ms: 100_000, maxForeignCpuPct: 100 },
+    validity: { maxEventLoopDelayP99Ms: 100_000, maxForeignCpuPct: 100, littlesLawTolerancePct: 1000 },
   }));
   return dir;
 }

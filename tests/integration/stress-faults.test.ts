@@ -37,7 +37,7 @@ describe("stress run against a server with injected faults", () => {
     }));
     writeFileSync(join(load, "thresholds.json"), JSON.stringify({
       defaults: { success: "success_rate >= 0.80", correct: "wrong_answers == 0" },
-      validity: { maxEventLoopDelayP99Ms: 100_000 },
+      validity: { maxEventLoopDelayP99Ms: 100_000, littlesLawTolerancePct: 1000 },
     }));
     const out = mkdtempSync(join(tmpdir(), "gauntlet-faults-out-"));
     const lines: string[] = [];

@@ -154,4 +154,28 @@ describe("chaos case runner", () => {
     expect(results.find((r) => r.spec.name === "second")!.requests.ok).toBe(0);
     expect(caseOutcome(results.find((r) => r.spec.name === "second")!).report.notes.join("\n")).toMatch(/interrupted/);
   });
+
+  test("a background group runs alongside the others; results keep the groups' order", async () => {
+    let signalFromBackground!: () => void;
+    const backgroundRan = new Promise<void>((r) => (signalFromBackground = r));
+    const fg = group([
+      {
+        cases: [spec("foreground")],
+        timeoutMs: 5000,
+        // Finishes only once the background group's step has run: sequential groups would overrun here.
+        run: async (_c, rec) => {
+          await backgroundRan;
+          rec("foreground").request("ok", 1);
+        },
+      },
+    ]);
+    const bg = {
+      ...group([{ cases: [spec("background")], timeoutMs: 5000, run: async (_c, rec) => { rec("background").request("ok", 1); signalFromBackground(); } }]),
+      background: true,
+    };
+    const results = await runGroups([fg, bg], noProgress);
+    expect(results.map((r) => [r.spec.name, r.requests.ok])).toEqual([["foreground", 1], ["background", 1]]);
+    expect(caseOutcome(results[0]!).metrics.checks_failed).toBe(0);
+  });
 });
+

@@ -1,8 +1,8 @@
 /** Every corruption operation of `gauntlet chaos`, applied to a good record: the codec must reject each one. */
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test } from "vitest";
 import { decodeRecord, encodeRecord } from "../../src/cache/record-codec.js";
 import type { CacheRecord } from "../../src/cache/record-codec.js";
 import { BYTE_CORRUPTIONS, CORRUPTION_OPS, corruptionOp, seededRandom } from "../../src/harness/chaos/corrupt.js";
@@ -17,6 +17,15 @@ const record: CacheRecord = {
 };
 const good = encodeRecord(record);
 const expectation = { fingerprint: FP, maxBytes: 1 << 20, key: KEY };
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "gauntlet-chaos-corrupt-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe("chaos corruption operations", () => {
   test("every byte corruption changes the bytes, and the codec rejects the result (200 seeds each)", () => {
@@ -62,7 +71,7 @@ describe("chaos corruption operations", () => {
   });
 
   test("file-level operations: a directory, a symlink loop, an unreadable file, a FIFO; each undone by its cleanup", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gauntlet-chaos-corrupt-"));
+    const dir = tempDir();
     const ctx = { random: seededRandom(1), record };
     for (const name of ["directory", "symlink-loop", "unreadable", "fifo"]) {
       const path = join(dir, `${name}.rec`);
@@ -78,11 +87,10 @@ describe("chaos corruption operations", () => {
       if (name === "unreadable") expect(lstatSync(path).mode & 0o777).not.toBe(0);
       else expect(() => lstatSync(path), `${name} left its file behind`).toThrow(/ENOENT/);
     }
-    chmodSync(dir, 0o755);
   });
 
   test("byte operations write the corrupted bytes to the file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gauntlet-chaos-corrupt-"));
+    const dir = tempDir();
     const path = join(dir, `${KEY}.rec`);
     writeFileSync(path, good);
     await corruptionOp("truncate").apply(path, { random: seededRandom(3), record });

@@ -16,7 +16,8 @@ afterAll(() => new Promise<void>((r) => busy.close(() => r())));
 
 async function serve(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   const err: string[] = [];
-  const code = await runServe(["--port", String(port), "--host", "127.0.0.1"], env, { stdout: () => undefined, stderr: (l) => err.push(l) });
+  // UV_THREADPOOL_SIZE set: serve never relaunches itself (src/cli/engine.ts) from inside the test worker.
+  const code = await runServe(["--port", String(port), "--host", "127.0.0.1"], { UV_THREADPOOL_SIZE: "4", ...env }, { stdout: () => undefined, stderr: (l) => err.push(l) });
   return { code, stderr: err.join("\n") };
 }
 

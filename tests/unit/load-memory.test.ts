@@ -43,3 +43,18 @@ describe("createMemorySampler", () => {
     expect(sampler.between(101, 300)).toHaveLength(0);
   });
 });
+
+describe("createMemorySampler.sampleNow", () => {
+  test("adds a reading on demand, e.g. at the start and end of a measured phase", async () => {
+    let t = 0;
+    let v = 0;
+    const sampler = createMemorySampler(async () => (v += 10), { intervalMs: 60_000, clock: { now: () => t, sleep: async () => undefined }, origin: 0 });
+    await sampler.start();
+    t = 5;
+    await sampler.sampleNow();
+    t = 9;
+    await sampler.sampleNow();
+    await sampler.stop();
+    expect(sampler.samples()).toEqual([{ tMs: 0, rssBytes: 10 }, { tMs: 5, rssBytes: 20 }, { tMs: 9, rssBytes: 30 }]);
+  });
+});

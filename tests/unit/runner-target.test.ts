@@ -47,3 +47,24 @@ describe("childEnvironment", () => {
     expect(childEnvironment({ PATH: "/bin", GAUNTLET_DEBUG_FAULT_RATE: "1", X: undefined }, { GAUNTLET_DEBUG_FAULT_SEED: "4" })).toEqual({ PATH: "/bin", GAUNTLET_DEBUG_FAULT_SEED: "4" });
   });
 });
+
+describe("servingPid", () => {
+  test("finds the descendant that runs `serve` when the launched process re-ran itself", async () => {
+    const { spawn } = await import("node:child_process");
+    const { servingPid } = await import("../../src/harness/runner/bundled-server.js");
+    // launcher (sh) -> node -e ... serve: the node process is the one serving.
+    const launcher = spawn("sh", ["-c", `exec_child() { ${process.execPath} -e "setTimeout(()=>{}, 5000)" serve; }; exec_child & wait`], { stdio: "ignore" });
+    try {
+      let found = { pid: launcher.pid!, pids: [launcher.pid!] };
+      for (let k = 0; k < 50 && found.pid === launcher.pid; k++) {
+        await new Promise((r) => setTimeout(r, 50));
+        found = await servingPid(launcher.pid!);
+      }
+      expect(found.pid).not.toBe(launcher.pid);
+      expect(found.pids).toContain(found.pid);
+      expect(found.pids[0]).toBe(launcher.pid);
+    } finally {
+      launcher.kill("SIGKILL");
+    }
+  });
+});

@@ -16,8 +16,16 @@ describe("soak-run workload", () => {
     expect(share((r) => r.plan.body.stream)).toBeLessThan(0.6);
     expect(share((r) => r.lane === "repeat")).toBeGreaterThan(0.18);
     expect(share((r) => r.lane === "repeat")).toBeLessThan(0.32);
-    const sizes = new Set(reqs.map((r) => r.plan.body.messages[0]!.content.length > 600 ? "large" : r.plan.body.messages[0]!.content.length > 150 ? "medium" : "small"));
-    expect(sizes).toEqual(new Set(["small", "medium", "large"]));
+    const fresh = reqs.filter((r) => r.lane === "fresh");
+    for (let c = 0; c < mix.promptSizes.length; c++) {
+      const inClass = fresh.filter((r) => r.sizeClass === c);
+      expect(inClass.length / fresh.length, `size class ${c}`).toBeGreaterThan(1 / mix.promptSizes.length - 0.05);
+      expect(inClass.length / fresh.length, `size class ${c}`).toBeLessThan(1 / mix.promptSizes.length + 0.05);
+      expect(inClass.filter((r) => r.plan.body.stream).length / inClass.length, `streamed share of class ${c}`).toBeGreaterThan(0.4);
+      expect(inClass.filter((r) => r.plan.body.stream).length / inClass.length, `streamed share of class ${c}`).toBeLessThan(0.6);
+    }
+    const lengths = new Set(fresh.map((r) => r.plan.body.messages[0]!.content.length - String(r.plan.index).length));
+    expect(lengths.size).toBe(mix.promptSizes.length);
     for (const r of reqs) {
       if (r.lane === "repeat") expect(r.plan.body.temperature).toBe(0);
       else expect(r.plan.body.temperature).toBeGreaterThan(0);

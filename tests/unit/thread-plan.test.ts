@@ -67,9 +67,19 @@ describe("planThreads", () => {
     expect(() => planThreads({ build: "prebuilt", cores: 2, slots: 1, requestedThreads: 0 })).toThrow(RangeError);
   });
 
+  test("lets a lone generation on the local build use every core while the other slots are idle", () => {
+    expect(planThreads({ build: "local", cores: 4, slots: 2 }).maxThreadsPerSlot).toBe(4);
+    expect(planThreads({ build: "local", cores: 4, slots: 1 }).maxThreadsPerSlot).toBe(4);
+  });
+
+  test("keeps the thread count fixed on the prebuilt or when the user chose it", () => {
+    expect(planThreads({ build: "prebuilt", cores: 4, slots: 2 }).maxThreadsPerSlot).toBe(1);
+    expect(planThreads({ build: "local", cores: 4, slots: 2, requestedThreads: 1 }).maxThreadsPerSlot).toBe(1);
+  });
+
   test("summarises the build and the plan in one line for the start-up log", () => {
     const plan = planThreads({ build: "local", cores: 2, slots: 2 });
-    expect(plan.summary).toBe("local OpenMP build, 2 slot(s) x 1 thread(s) on 2 core(s), UV_THREADPOOL_SIZE=2");
+    expect(plan.summary).toBe("local OpenMP build, 2 slot(s) x 1 thread(s) (up to 2 for a lone request) on 2 core(s), UV_THREADPOOL_SIZE=2");
     expect(planThreads({ build: "prebuilt", cores: 2, slots: 1 }).summary).toBe("prebuilt binaries, 1 slot(s) x 1 thread(s) on 2 core(s)");
   });
 });

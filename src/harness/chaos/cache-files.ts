@@ -3,7 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeRecord } from "../../cache/record-codec.js";
 import type { DecodeResult } from "../../cache/record-codec.js";
-import { getJson } from "./http-client.js";
+import { getJson, sendRaw } from "./http-client.js";
 import { health } from "./main-context.js";
 import type { MainContext } from "./main-context.js";
 
@@ -59,4 +59,13 @@ export async function cacheBypassed(ctx: MainContext): Promise<boolean> {
 export async function scanComplete(ctx: MainContext): Promise<boolean> {
   const responses = (await getJson(ctx.server.baseUrl, "/cache", 3000)).json?.responses as { scanComplete?: unknown; diskAvailable?: unknown } | null | undefined;
   return responses?.scanComplete === true || responses?.diskAvailable === false;
+}
+
+/** The sum of gauntlet_cache_corruptions_total over its reasons in /metrics; null when not exposed. */
+export async function corruptionsCounted(ctx: MainContext): Promise<number | null> {
+  const r = await sendRaw(ctx.server.baseUrl, { method: "GET", path: "/metrics", timeoutMs: 5000, keepBytes: 1 << 21 });
+  if (r.status !== 200) return null;
+  const lines = r.body.split("\n").filter((l) => l.startsWith("gauntlet_cache_corruptions_total"));
+  if (lines.length === 0) return null;
+  return lines.reduce((sum, l) => sum + (Number(l.slice(l.lastIndexOf(" ") + 1)) || 0), 0);
 }

@@ -32,7 +32,10 @@ export type RequestOutcome = "ok" | "failed" | "wrong";
 export interface Check {
   ok: boolean;
   what: string;
+  /** Shown when the check failed: what was seen instead. */
   detail: string;
+  /** Shown when the check held: what was measured. */
+  info: string;
 }
 
 export interface CaseResult {
@@ -51,6 +54,7 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 
 export class CaseRecorder {
   private readonly r: CaseResult;
+  private sealed = false;
 
   constructor(spec: CaseSpec) {
     this.r = { spec, checks: [], requests: { ok: 0, failed: 0, wrong: 0 }, latenciesMs: [], errorsByKind: {}, detectMs: null, recoverMs: null, serverCrashes: 0, notes: [] };
@@ -61,13 +65,14 @@ export class CaseRecorder {
   }
 
   /** Records an expectation; returns `ok` so callers can branch on it. */
-  check(ok: boolean, what: string, detail = ""): boolean {
-    this.r.checks.push({ ok, what, detail });
+  check(ok: boolean, what: string, detail = "", info = ""): boolean {
+    if (!this.sealed) this.r.checks.push({ ok, what, detail, info });
     return ok;
   }
 
   /** One request of the case; `kind` names an unexpected outcome (e.g. "status-500", "timeout"). */
   request(outcome: RequestOutcome, ms: number, kind?: string): void {
+    if (this.sealed) return;
     this.r.requests[outcome]++;
     if (Number.isFinite(ms) && ms >= 0) this.r.latenciesMs.push(ms);
     if (outcome !== "ok") {
@@ -78,12 +83,12 @@ export class CaseRecorder {
 
   /** Time from the fault to the moment the server was seen handling it (first call wins). */
   detected(ms: number): void {
-    if (this.r.detectMs === null && Number.isFinite(ms)) this.r.detectMs = Math.max(0, ms);
+    if (!this.sealed && this.r.detectMs === null && Number.isFinite(ms)) this.r.detectMs = Math.max(0, ms);
   }
 
   /** Time from the fault (or its removal) until normal service was verified (first call wins). */
   recovered(ms: number): void {
-    if (this.r.recoverMs === null && Number.isFinite(ms)) this.r.recoverMs = Math.max(0, ms);
+    if (!this.sealed && this.r.recoverMs === null && Number.isFinite(ms)) this.r.recoverMs = Math.max(0, ms);
   }
 
   crashed(): void {
@@ -91,7 +96,12 @@ export class CaseRecorder {
   }
 
   note(text: string): void {
-    this.r.notes.push(text);
+    if (!this.sealed) this.r.notes.push(text);
+  }
+
+  /** Ends the case: a step still running after its bound can no longer change what was found. */
+  seal(): void {
+    this.sealed = true;
   }
 
   result(): CaseResult {
@@ -110,7 +120,10 @@ export function caseOutcome(result: CaseResult): ScenarioOutcome {
     `expected: ${spec.expected}`,
     `time to detect ${result.detectMs === null ? "not measured" : `${r1(result.detectMs)} ms`} (limit ${spec.detectWithinMs} ms), ` +
       `time to recover ${result.recoverMs === null ? "not measured" : `${r1(result.recoverMs)} ms`} (limit ${spec.recoverWithinMs} ms)`,
-    ...result.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.what}${c.detail ? `: ${c.detail}` : ""}`),
+    ...result.checks.map((c) => {
+      const more = c.ok ? c.info : c.detail;
+      return `${c.ok ? "✓" : "✗"} ${c.what}${more ? `: ${more}` : ""}`;
+    }),
     ...(result.serverCrashes > 0 ? [`the server process died during this case (${result.serverCrashes}x) and was restarted for the next one`] : []),
     ...result.notes,
   ];

@@ -4,6 +4,7 @@
  * told to stop through its signal when it overruns); a step that throws or overruns fails its
  * cases with the reason and the run goes on. After each step the server must still be alive: if it
  * died, that step's cases count a crash and the server is brought back for the next step.
+ * Background groups run alongside the others; results come in group order either way.
  */
 import { CaseRecorder } from "./case-recorder.js";
 import type { CaseResult, CaseSpec } from "./case-recorder.js";
@@ -24,6 +25,8 @@ export interface StepGroup<C> {
   /** Brings a dead server back; throws when it cannot. */
   recover(ctx: C): Promise<C>;
   teardown(ctx: C | null): Promise<void>;
+  /** Runs alongside the other groups (it needs no child server, e.g. the in-process sweeps). */
+  background?: boolean;
 }
 
 export interface RunnerIo {
@@ -64,52 +67,60 @@ async function runStep<C>(step: ChaosStep<C>, ctx: C, io: RunnerIo): Promise<Cas
     ac.abort();
   }
   if (failure !== null) for (const r of recorders.values()) r.check(false, "the case ran to completion", failure);
+  for (const r of recorders.values()) r.seal();
   return [...recorders.values()];
 }
 
-export async function runGroups(groups: readonly StepGroup<any>[], io: RunnerIo): Promise<CaseResult[]> {
+async function runGroup(group: StepGroup<any>, io: RunnerIo): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  for (const group of groups) {
-    let ctx: unknown = null;
-    try {
-      if (io.signal?.aborted) {
-        for (const step of group.steps) results.push(...notRun(step, "the run was interrupted"));
-        continue;
-      }
-      io.line(`chaos: setting up ${group.name}`);
-      try {
-        ctx = await group.setup();
-      } catch (err) {
-        io.line(`chaos: ${group.name} could not be set up: ${message(err)}`);
-        for (const step of group.steps) results.push(...notRun(step, `${group.name} could not be set up: ${message(err)}`));
-        continue;
-      }
-      for (const [i, step] of group.steps.entries()) {
-        if (io.signal?.aborted) {
-          results.push(...notRun(step, "the run was interrupted"));
-          continue;
-        }
-        if (ctx === null) {
-          results.push(...notRun(step, `the ${group.name} server could not be brought back after a crash`));
-          continue;
-        }
-        io.line(`chaos: ${step.cases.map((c) => c.name).join(", ")}`);
-        const recorders = await runStep(step, ctx, io);
-        if (!(await group.alive(ctx).catch(() => false))) {
-          for (const r of recorders) {
-            r.crashed();
-            r.check(false, "the server was still up and answering after the case");
-          }
-          if (i < group.steps.length - 1) {
-            io.line(`chaos: the server died during ${step.cases.map((c) => c.name).join(", ")}; restarting it`);
-            ctx = await group.recover(ctx).catch(() => null);
-          }
-        }
-        results.push(...recorders.map((r) => r.result()));
-      }
-    } finally {
-      await group.teardown(ctx).catch((err: unknown) => io.line(`chaos: teardown of ${group.name} failed: ${message(err)}`));
+  let ctx: unknown = null;
+  try {
+    if (io.signal?.aborted) {
+      for (const step of group.steps) results.push(...notRun(step, "the run was interrupted"));
+      return results;
     }
+    io.line(`chaos: setting up ${group.name}`);
+    try {
+      ctx = await group.setup();
+    } catch (err) {
+      io.line(`chaos: ${group.name} could not be set up: ${message(err)}`);
+      for (const step of group.steps) results.push(...notRun(step, `${group.name} could not be set up: ${message(err)}`));
+      return results;
+    }
+    for (const [i, step] of group.steps.entries()) {
+      if (io.signal?.aborted) {
+        results.push(...notRun(step, "the run was interrupted"));
+        continue;
+      }
+      if (ctx === null) {
+        results.push(...notRun(step, `the ${group.name} server could not be brought back after a crash`));
+        continue;
+      }
+      io.line(`chaos: ${step.cases.map((c) => c.name).join(", ")}`);
+      const recorders = await runStep(step, ctx, io);
+      if (!(await group.alive(ctx).catch(() => false))) {
+        for (const r of recorders) {
+          const result = r.result();
+          result.serverCrashes++;
+          result.checks.push({ ok: false, what: "the server was still up and answering after the case", detail: "it was not", info: "" });
+        }
+        if (i < group.steps.length - 1) {
+          io.line(`chaos: the server died during ${step.cases.map((c) => c.name).join(", ")}; restarting it`);
+          ctx = await group.recover(ctx).catch(() => null);
+        }
+      }
+      results.push(...recorders.map((r) => r.result()));
+    }
+    return results;
+  } finally {
+    await group.teardown(ctx).catch((err: unknown) => io.line(`chaos: teardown of ${group.name} failed: ${message(err)}`));
   }
-  return results;
+}
+
+export async function runGroups(groups: readonly StepGroup<any>[], io: RunnerIo): Promise<CaseResult[]> {
+  const background = groups.map((g) => (g.background ? runGroup(g, io) : null));
+  const out: CaseResult[][] = [];
+  for (const [i, g] of groups.entries()) if (!g.background) out[i] = await runGroup(g, io);
+  for (const [i, run] of background.entries()) if (run) out[i] = await run;
+  return out.flat();
 }

@@ -2,11 +2,17 @@
  * The server under chaos: `node bin/gauntlet.js serve` as a child process on a free loopback port,
  * with a cache directory the harness owns (so it survives kill -9 and restarts, and can be
  * corrupted from outside while the server is stopped). Its JSON log lines (stdout) are parsed and
- * kept, bounded, so cases can count the errors the server reported. Only this child is ever
- * signalled, by its pid.
+ * kept, bounded, so cases can count the errors the server reported. Only this child (and the
+ * process it relaunched itself as, see below) is ever signalled, by its pid.
+ *
+ * `gauntlet serve` may relaunch itself once (src/cli/engine.ts: a child with UV_THREADPOOL_SIZE set,
+ * which stops gracefully when its parent goes away). A SIGKILL of the spawned pid would then be a
+ * graceful stop of the real server, not a crash: the serving process is found under the spawned
+ * one in /proc, and kill9() kills that one.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { freePort } from "../runner/bundled-server.js";
 import { getJson } from "./http-client.js";
@@ -31,7 +37,10 @@ export interface LogEntry {
 }
 
 export interface ChaosServer {
+  /** The process that serves: the spawned one, or the child it relaunched itself as. */
   pid: number;
+  /** The process the harness spawned. */
+  spawnedPid: number;
   baseUrl: string;
   /** Monotonic time (ms) from spawn to /health/ready answering 200. */
   startMs: number;
@@ -44,7 +53,7 @@ export interface ChaosServer {
   tail(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null after a signal). */
   stop(graceMs?: number): Promise<number | null>;
-  /** SIGKILL, and waits until the process is gone. */
+  /** SIGKILL of the serving process, and waits until it and the spawned one are gone. */
   kill9(): Promise<void>;
 }
 
@@ -60,6 +69,46 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+const exists = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * The child of `pid` running the same `gauntlet serve` command line (Linux /proc), or `pid` itself
+ * when there is none (no relaunch) or /proc cannot tell. Other children (e.g. tsx's esbuild
+ * service) are not it.
+ */
+export async function servingProcess(pid: number): Promise<number> {
+  let own: string;
+  try {
+    own = await readFile(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return pid;
+  }
+  let names: string[];
+  try {
+    names = (await readdir("/proc")).filter((n) => /^\d+$/.test(n));
+  } catch {
+    return pid;
+  }
+  for (const name of names) {
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, "utf8");
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid && (await readFile(`/proc/${name}/cmdline`, "utf8")) === own) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pid;
 }
 
 function parseLine(line: string): LogEntry | null {
@@ -103,10 +152,15 @@ export async function startChaosServer(c: ChaosServerConfig): Promise<ChaosServe
   child.stderr?.on("data", (b: Buffer) => {
     output = (output + b.toString("utf8")).slice(-TAIL);
   });
-  const alive = () => child.exitCode === null && child.signalCode === null;
+  let serving = child.pid ?? -1;
+  const alive = () => child.exitCode === null && child.signalCode === null && (serving === child.pid || exists(serving));
   const kill9 = async () => {
-    if (alive()) child.kill("SIGKILL");
-    await waitExit(child, 10_000);
+    if (serving !== child.pid && exists(serving)) process.kill(serving, "SIGKILL");
+    else if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    // The spawned process exits once the one it relaunched is gone; make sure of it.
+    if (!(await waitExit(child, 10_000))) child.kill("SIGKILL");
+    await waitExit(child, 5000);
+    for (let i = 0; i < 200 && exists(serving); i++) await new Promise((r) => setTimeout(r, 25));
   };
   const stop = async (graceMs = 15_000): Promise<number | null> => {
     if (alive()) {
@@ -125,12 +179,14 @@ export async function startChaosServer(c: ChaosServerConfig): Promise<ChaosServe
       if (performance.now() > deadline) throw new Error(`the server was not ready within ${c.startTimeoutMs ?? 120_000} ms:\n${output.trim()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    serving = await servingProcess(child.pid);
   } catch (err) {
     await kill9();
     throw err;
   }
   return {
-    pid: child.pid,
+    pid: serving,
+    spawnedPid: child.pid,
     baseUrl,
     startMs: performance.now() - began,
     alive,

@@ -124,7 +124,8 @@ export function judgeAnswer(rec: CaseRecorder, reply: ChatReply, expected: strin
 export function judgeError(rec: CaseRecorder, reply: ChatReply | { status: number | null; errorCode: string | null; ms: number; network: string | null }, statuses: number[], what: string): boolean {
   const clean = reply.status !== null && statuses.includes(reply.status) && reply.errorCode !== null;
   rec.request(clean ? "ok" : "failed", reply.ms, clean ? undefined : reply.status === null ? (reply.network ?? "no-response") : `status-${reply.status}`);
-  return rec.check(clean, `${what}: a clean ${statuses.join("/")} with an error body`, `got ${reply.status ?? reply.network}${reply.errorCode ? ` ${reply.errorCode}` : ""}`);
+  const seen = `got ${reply.status ?? reply.network}${reply.errorCode ? ` ${reply.errorCode}` : ""}`;
+  return rec.check(clean, `${what}: a clean ${statuses.join("/")} with an error body`, seen, seen);
 }
 
 /** Polls until `probe` is true; the elapsed ms, or null after `timeoutMs`. */

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { encodeRecord } from "../../cache/record-codec.js";
 import type { CacheRecord } from "../../cache/record-codec.js";
-import { cacheBypassed, decodeFile, quarantinedName } from "./cache-files.js";
+import { cacheBypassed, corruptionsCounted, decodeFile, quarantinedName } from "./cache-files.js";
 import type { ChaosStep } from "./case-runner.js";
 import { CORRUPTION_OPS, WRONG_TEXT } from "./corrupt.js";
 import type { CorruptionOp } from "./corrupt.js";
@@ -50,7 +50,7 @@ function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
       const base = op.handling === "quarantine" ? { ...good, value: { ...value, text: WRONG_TEXT } } : good;
       await writeFile(path, encodeRecord(base));
       await op.apply(path, { random: ctx.random, record: base });
-      const before = { corrupt: ctx.server.countLogs(QUARANTINED_LOG), io: ctx.server.countLogs(IO_ERROR_LOG) };
+      const before = { corrupt: ctx.server.countLogs(QUARANTINED_LOG), io: ctx.server.countLogs(IO_ERROR_LOG), counted: await corruptionsCounted(ctx) };
       const t0 = performance.now();
       try {
         const first = await chat(ctx, body, { timeoutMs: ctx.requestTimeoutMs + 5000 });
@@ -58,10 +58,13 @@ function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
         if (op.handling !== "maybe-readable") r.check(first.cacheHit === false, "the planted file was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
         if (op.handling === "quarantine") {
           const moved = await quarantinedName(ctx.recordDir, key);
-          if (r.check(moved !== null, "the corrupt file was moved to quarantine/", moved ? `as …${moved.slice(moved.lastIndexOf(".rec.") + 1)}` : "it was not there")) r.detected(first.ms);
+          if (r.check(moved !== null, "the corrupt file was moved to quarantine/", "it was not there", `as …${moved?.slice(moved.lastIndexOf(".rec.") + 1)}`)) r.detected(first.ms);
           r.check(ctx.server.countLogs(QUARANTINED_LOG) > before.corrupt, "the corruption was logged (one warning per bad record)");
+          const counted = await corruptionsCounted(ctx);
+          if (before.counted === null || counted === null) r.note("/metrics exposes no gauntlet_cache_corruptions_total: the corruption could only be counted from the log");
+          else r.check(counted > before.counted, "the corruption was counted (gauntlet_cache_corruptions_total in /metrics)", `${before.counted} before, ${counted} after`);
           const fresh = await decodeFile(path, ctx.fingerprint, key);
-          r.check(fresh?.ok === true && fresh.record.value.text === value.text, "a fresh, valid record with the reference answer replaced it", fresh === null ? "no readable file" : fresh.ok ? "text differs" : fresh.reason);
+          r.check(fresh?.ok === true && fresh.record.value.text === value.text, "a fresh, valid record with the reference answer replaced it", fresh === null ? "no readable file" : fresh.ok ? "its text differs" : fresh.reason);
         } else if (op.handling === "io-error") {
           const logged = await waitUntil(() => ctx.server.countLogs(IO_ERROR_LOG) > before.io, 3000);
           if (r.check(logged !== null, "the I/O error was logged (counted)")) r.detected(first.ms);

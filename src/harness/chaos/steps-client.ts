@@ -179,11 +179,11 @@ const slowReader: ChaosStep<MainContext> = {
   },
 };
 
-function idleConnections(count: number, quick: boolean): ChaosStep<MainContext> {
+function idleConnections(count: number): ChaosStep<MainContext> {
   return {
     cases: [
       spec(
-        quick ? "client-idle-connections" : "client-idle-connections-2000",
+        "client-idle-connections",
         `${count} idle TCP connections opened and held while a client asks, then closed`,
         "the server accepts them (detect: all open), keeps answering meanwhile, and is back to normal once they close",
         20_000,
@@ -191,7 +191,7 @@ function idleConnections(count: number, quick: boolean): ChaosStep<MainContext> 
     ],
     timeoutMs: 90_000,
     async run(ctx, rec) {
-      const r = rec(quick ? "client-idle-connections" : "client-idle-connections-2000");
+      const r = rec("client-idle-connections");
       const port = Number(new URL(ctx.server.baseUrl).port);
       const sockets: net.Socket[] = [];
       let failures = 0;
@@ -227,6 +227,6 @@ function idleConnections(count: number, quick: boolean): ChaosStep<MainContext> 
 
 export function clientSteps(quick: boolean): ChaosStep<MainContext>[] {
   return quick
-    ? [malformed, invalidUtf8, hugeBody, slowDrip, disconnect, idleConnections(500, true)]
-    : [malformed, invalidUtf8, hugeBody, slowDrip, disconnect, slowReader, idleConnections(2000, false)];
+    ? [malformed, invalidUtf8, hugeBody, slowDrip, disconnect, idleConnections(500)]
+    : [malformed, invalidUtf8, hugeBody, slowDrip, disconnect, slowReader, idleConnections(2000)];
 }

@@ -29,15 +29,18 @@ interface Load {
   cut: ChatBody[];
 }
 
-/** Clients asking new cacheable questions until `stop` says so; what was answered, what was cut. */
+/**
+ * Clients ask new cacheable questions in a loop; once `killAfter` were answered, the server is
+ * killed a random 0-40 ms later, so the kill lands inside requests in flight (some in their write).
+ */
 async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: number, maxMs: number): Promise<Load & { killedAt: number }> {
   const load: Load = { acknowledged: [], cut: [] };
-  let killing = false;
+  let killed = false;
   let killedAt = 0;
   const started = performance.now();
   const worker = async () => {
-    while (!killing) {
-      const body = ask(ctx, `crash load ${ctx.next()}`);
+    while (!killed) {
+      const body = ask(ctx, `crash load ${ctx.next()}`, 16);
       const reply = await chat(ctx, body, { timeoutMs: 15_000 });
       if (reply.status === 200 && reply.cacheHit === false && reply.text !== null) load.acknowledged.push({ body, text: reply.text });
       else load.cut.push(body);
@@ -45,7 +48,8 @@ async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: num
   };
   const killer = async () => {
     await waitUntil(() => load.acknowledged.length >= killAfter || performance.now() - started > maxMs, maxMs + 1000, 5);
-    killing = true;
+    await new Promise((r) => setTimeout(r, Math.floor(ctx.random() * 40)));
+    killed = true;
     killedAt = performance.now();
     await ctx.server.kill9();
   };
@@ -59,23 +63,25 @@ function stoppedSpec(op: CorruptionOp): CaseSpec {
     description: `while the server is stopped, ${op.description.replace(/^the record file/, "a stored record file")}; then the server starts`,
     expected:
       op.handling === "quarantine"
-        ? "the server starts; the record is quarantined at the start-up scan (detect: restart to scan end), never served; the request is answered with the reference and is a hit the next time"
-        : "the server starts; the file is reported as an I/O error (or read, if root can), never served wrong; the request is answered with the reference",
+        ? "the server starts; the record is quarantined (at the start-up scan or at the latest on its first request; detect: from ready until seen in quarantine/), never served; the request is answered with the reference and is a hit the next time"
+        : "the server starts; the file is reported as an I/O error (detect: from ready to the log line) or, if root can, read correctly; never served wrong; the request is answered with the reference",
     detectWithinMs: 60_000,
     recoverWithinMs: 60_000,
   };
 }
 
-async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp, body: ChatBody, ref: string, restartedAt: number, scanMs: number | null): Promise<void> {
+/** After the restart: the corrupted record's request (recover: from the restart's spawn until answered right). */
+async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp, body: ChatBody, ref: string, restartedAt: number, readyAt: number): Promise<void> {
   const key = keyOf(ctx, body);
   const path = join(ctx.recordDir, `${key}.rec`);
   try {
+    if ((await quarantinedName(ctx.recordDir, key)) !== null) r.detected(performance.now() - readyAt);
     const first = await chat(ctx, body, { timeoutMs: ctx.requestTimeoutMs + 5000 });
     judgeAnswer(r, first, ref, "the request of the corrupted record");
     if (op.handling === "quarantine") {
       r.check(first.cacheHit === false, "the corrupted record was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
       const moved = await quarantinedName(ctx.recordDir, key);
-      if (r.check(moved !== null, "the corrupted record was quarantined", moved ? `…${moved.slice(moved.lastIndexOf(".rec.") + 1)}` : "not in quarantine/") && scanMs !== null) r.detected(scanMs);
+      if (r.check(moved !== null, "the corrupted record was quarantined", "not in quarantine/", `as …${moved?.slice(moved.lastIndexOf(".rec.") + 1)}`)) r.detected(performance.now() - readyAt);
       const fresh = await decodeFile(path, ctx.fingerprint, key);
       r.check(fresh?.ok === true && fresh.record.value.text === ref, "a fresh, valid record replaced it");
       const second = await chat(ctx, body);
@@ -83,8 +89,10 @@ async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp,
       r.check(second.cacheHit === true, "the same request again is a hit", `x-cache-hit ${second.cacheHit}`);
     } else {
       if (op.handling === "io-error") r.check(first.cacheHit === false, "the unreadable file was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
-      r.check(ctx.server.countLogs(IO_ERROR_LOG) > 0 || first.cacheHit === true, "the unreadable file was reported (an I/O error logged) or, for root, read correctly");
-      if (scanMs !== null) r.detected(scanMs);
+      const logged = ctx.server.logs().find((e) => e.msg.includes(IO_ERROR_LOG));
+      r.check(logged !== undefined || first.cacheHit === true, "the unreadable file was reported (an I/O error logged) or, for root, read correctly");
+      if (logged) r.detected(Math.max(0, logged.at - readyAt));
+      else if (first.cacheHit === true) r.detected(first.ms);
     }
     r.recovered(performance.now() - restartedAt);
   } finally {
@@ -92,8 +100,31 @@ async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp,
   }
 }
 
-export function crashStep(quick: boolean): ChaosStep<MainContext> {
-  const ops = CORRUPTION_OPS.filter((op) => op.quick || !quick);
+/** A corruption that would stall the shared restart (a FIFO blocks the start-up scan): its own stop and start. */
+export function stoppedSoloStep(op: CorruptionOp): ChaosStep<MainContext> {
+  return {
+    cases: [stoppedSpec(op)],
+    timeoutMs: 180_000,
+    async run(ctx, rec) {
+      const r = rec(stoppedName(op));
+      const body = ask(ctx, `cache stopped alone ${op.name}`);
+      judgeAnswer(r, await chat(ctx, body), await reference(ctx, body), "seeding the record");
+      const ref = await reference(ctx, body);
+      await ctx.server.stop();
+      const path = join(ctx.recordDir, `${keyOf(ctx, body)}.rec`);
+      const decoded = await decodeFile(path, ctx.fingerprint);
+      if (decoded?.ok) await op.apply(path, { random: ctx.random, record: decoded.record });
+      const restartedAt = performance.now();
+      await ctx.restart();
+      await checkStopped(ctx, r, op, body, ref, restartedAt, performance.now());
+      await verifyService(ctx, r, restartedAt);
+    },
+  };
+}
+
+/** The shared restart takes the corruptions safe for it (all of the quick subset); see stoppedSoloStep for the rest. */
+export function crashStep(): ChaosStep<MainContext> {
+  const ops = CORRUPTION_OPS.filter((op) => op.quick);
   return {
     cases: [
       {
@@ -119,12 +150,11 @@ export function crashStep(quick: boolean): ChaosStep<MainContext> {
         judgeAnswer(r, reply, ref, op ? "seeding the record" : "seeding the control record");
         seeds.push({ op, body, ref });
       }
-      const load = await loadUntilKilled(ctx, quick ? 3 : 4, quick ? 10 : 30, quick ? 4000 : 8000);
+      const load = await loadUntilKilled(ctx, ctx.quick ? 3 : 4, ctx.quick ? 10 : 30, ctx.quick ? 4000 : 8000);
       const gone = await waitUntil(async () => !ctx.server.alive() && (await getJson(ctx.server.baseUrl, "/health", 500)).status === null, 10_000);
       if (crash.check(gone !== null, "the killed server is gone (connections refused)")) crash.detected(performance.now() - load.killedAt);
-      crash.note(`${load.acknowledged.length} request(s) answered 200 before the kill, ${load.cut.length} cut by it`);
       const torn = await tempFiles(ctx.recordDir);
-      crash.note(`${torn.length} temp file(s) of interrupted writes found while the server was down`);
+      crash.check(load.cut.length > 0, "the kill landed while requests were in flight", "every request had been answered: nothing was cut", `${load.acknowledged.length} answered 200 before the kill, ${load.cut.length} cut by it, ${torn.length} temp file(s) of interrupted writes on disk while it was down`);
 
       const corrupted = new Set<string>();
       for (const s of seeds) {
@@ -144,10 +174,10 @@ export function crashStep(quick: boolean): ChaosStep<MainContext> {
         crash.check(false, "the server started again", String((err as Error).message).split("\n")[0]);
         return;
       }
-      crash.check(true, "the server started again", `ready ${Math.round(ctx.server.startMs)} ms after spawn`);
-      const scan = await waitUntil(() => scanComplete(ctx), 20_000, 50);
-      const scanMs = scan === null ? null : performance.now() - restartedAt;
-      crash.check(scan !== null, "the start-up scan of the cache finished");
+      crash.check(true, "the server started again", "", `ready ${Math.round(ctx.server.startMs)} ms after spawn`);
+      const readyAt = performance.now();
+      const scan = await waitUntil(() => scanComplete(ctx), 20_000, 20);
+      crash.check(scan !== null, "the start-up scan of the cache finished", "", `${Math.round(scan ?? 0)} ms after ready`);
       const left = await tempFiles(ctx.recordDir);
       crash.check(left.length === 0, "no temp file of a torn write survived the restart", `${left.length} left`);
       const bad = await undecodableRecords(ctx.recordDir, ctx.fingerprint, corrupted);
@@ -169,7 +199,7 @@ export function crashStep(quick: boolean): ChaosStep<MainContext> {
       }
       if (await verifyService(ctx, crash, restartedAt)) crash.note(`restart to verified service: ${Math.round(performance.now() - restartedAt)} ms`);
 
-      for (const s of seeds) if (s.op) await checkStopped(ctx, rec(stoppedName(s.op)), s.op, s.body, s.ref, restartedAt, scanMs);
+      for (const s of seeds) if (s.op) await checkStopped(ctx, rec(stoppedName(s.op)), s.op, s.body, s.ref, restartedAt, readyAt);
     },
   };
 }

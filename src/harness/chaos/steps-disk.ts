@@ -41,11 +41,13 @@ export const diskFullStep: ChaosStep<MainContext> = {
       for (const [i, body] of bodies.entries()) judgeAnswer(r, await chat(ctx, body), refs[i] as string, `request ${i + 1} on a full disk`);
       const logged = await waitUntil(() => ctx.server.countLogs(IO_ERROR_LOG, "ENOSPC") > before, 5000);
       const first = ctx.server.logs().filter((e) => e.code === "ENOSPC" && e.msg.includes(IO_ERROR_LOG))[before];
-      if (r.check(logged !== null, "the server logged ENOSPC (errors counted)", `${ctx.server.countLogs(IO_ERROR_LOG, "ENOSPC") - before} ENOSPC line(s)`)) r.detected((first?.at ?? performance.now()) - t0);
+      if (r.check(logged !== null, "the server logged ENOSPC (errors counted)", "no ENOSPC line", `${ctx.server.countLogs(IO_ERROR_LOG, "ENOSPC") - before} ENOSPC line(s)`)) r.detected((first?.at ?? performance.now()) - t0);
+      const torn = [];
       for (const body of bodies) {
         const stored = await decodeFile(join(ctx.recordDir, `${keyOf(ctx, body)}.rec`), ctx.fingerprint);
-        r.check(stored === null || stored.ok, "no torn record of a failed write", "an undecodable record file was left");
+        if (stored !== null && !stored.ok) torn.push(stored.reason);
       }
+      r.check(torn.length === 0, "no torn record of a failed write", `undecodable: ${torn.join(", ")}`);
       const temps = await tempFiles(ctx.recordDir);
       r.check(temps.length === 0, "no temp file of a failed write left behind", `${temps.length} left`);
     } finally {

@@ -8,6 +8,7 @@ import type { CaseSpec } from "./case-recorder.js";
 import type { ChaosStep } from "./case-runner.js";
 import { ask, chat, judgeAnswer, judgeError, reference, tagged, verifyService } from "./main-context.js";
 import type { MainContext } from "./main-context.js";
+import { REQUEST_TIMEOUT_MS } from "./settings.js";
 
 const spec = (name: string, description: string, expected: string, detectWithinMs: number, recoverWithinMs = 15_000): CaseSpec => ({
   name,
@@ -66,8 +67,8 @@ const engineHangs: ChaosStep<MainContext> = {
     spec(
       "engine-hang",
       "the engine produces nothing (it honours cancellation), for a plain and a streamed request at once",
-      "504 request_timeout after about --timeout-ms (detect), both slots freed (requestsInFlight 0), then normal service",
-      8_000,
+      "504 request_timeout after about --timeout-ms (detect: within --timeout-ms + 2 s), both slots freed (requestsInFlight 0), then normal service",
+      REQUEST_TIMEOUT_MS + 2000,
     ),
   ],
   timeoutMs: 60_000,
@@ -89,8 +90,8 @@ const engineStuck: ChaosStep<MainContext> = {
     spec(
       "engine-stuck",
       "the engine ignores cancellation: it stays stuck in one call for --timeout-ms + 4 s (a native call that cannot be interrupted)",
-      "504 request_timeout about --timeout-ms after the request (detect), not when the engine finally returns; then normal service",
-      8_000,
+      "504 request_timeout about --timeout-ms after the request (detect: within --timeout-ms + 2 s), not when the engine finally returns; then normal service",
+      REQUEST_TIMEOUT_MS + 2000,
     ),
   ],
   timeoutMs: 60_000,

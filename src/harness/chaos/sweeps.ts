@@ -12,12 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { nodeCacheFs } from "../../cache/cache-fs.js";
-import type { CacheFileHandle, CacheFs } from "../../cache/cache-fs.js";
+import type { CacheFs } from "../../cache/cache-fs.js";
 import { FaultInjectingFs } from "../../cache/fault-injecting-fs.js";
 import type { CaseRecorder } from "./case-recorder.js";
 import { listNames, tempFiles, undecodableRecords } from "./cache-files.js";
 import type { ChaosStep } from "./case-runner.js";
 import { standInEngine, standInText, startInProcess } from "./in-process.js";
+import { PowerCutFs, RecordingFs } from "./sweep-fs.js";
 
 export interface SweepContext {
   root: string;
@@ -27,7 +28,9 @@ export interface SweepContext {
 const engine = standInEngine();
 const recordDir = (dir: string) => join(dir, "responses", engine.info().fingerprint.slice(0, 16));
 const SEEDED = ["sweep seeded A", "sweep seeded B"];
-const SCRIPT = [SEEDED[0]!, "sweep new C", SEEDED[1]!, "sweep new C", "sweep new D", "sweep new E", SEEDED[0]!, "sweep new F"];
+/** The scripted run: hits of the seeded records, misses (writes) and repeats. The quick one is shorter. */
+const scriptFor = (quick: boolean) =>
+  quick ? [SEEDED[0]!, "sweep new C", SEEDED[1]!, "sweep new C", "sweep new D"] : [SEEDED[0]!, "sweep new C", SEEDED[1]!, "sweep new C", "sweep new D", "sweep new E", SEEDED[0]!, "sweep new F"];
 
 /** A directory whose cache holds the seeded records, written by a healthy server. */
 async function template(root: string): Promise<string> {
@@ -59,12 +62,12 @@ function judge(rec: CaseRecorder, t: Tally, n: number, content: string, res: { s
 }
 
 /** Runs the script on `fs`; the contents answered 200 while `durable()` held (their write completed). */
-async function faultedRun(dir: string, fs: CacheFs, rec: CaseRecorder, t: Tally, n: number, durable: () => boolean): Promise<{ acknowledged: Set<string>; errors: number }> {
+async function faultedRun(script: string[], dir: string, fs: CacheFs, rec: CaseRecorder, t: Tally, n: number, durable: () => boolean): Promise<{ acknowledged: Set<string>; errors: number }> {
   const s = await startInProcess(dir, fs, engine);
   const acknowledged = new Set<string>();
   try {
     await s.settled();
-    for (const content of SCRIPT) {
+    for (const content of script) {
       const start = performance.now();
       const res = await s.ask(content);
       judge(rec, t, n, content, res, performance.now() - start, "with the fault");
@@ -77,15 +80,15 @@ async function faultedRun(dir: string, fs: CacheFs, rec: CaseRecorder, t: Tally,
 }
 
 /** The same directory on a healthy disk: nothing valid lost, nothing torn kept. */
-async function reopen(dir: string, rec: CaseRecorder, t: Tally, n: number, mustHit: Set<string>): Promise<void> {
+async function reopen(script: string[], dir: string, rec: CaseRecorder, t: Tally, n: number, mustHit: Set<string>): Promise<void> {
   const start = performance.now();
   const s = await startInProcess(dir, nodeCacheFs, engine);
   try {
     await s.settled();
-    for (const content of new Set(SCRIPT)) {
+    for (const content of new Set(script)) {
       const t0 = performance.now();
       const res = await s.ask(content);
-      if (content === SCRIPT[0]) t.slowestReopenMs = Math.max(t.slowestReopenMs, performance.now() - start);
+      if (content === script[0]) t.slowestReopenMs = Math.max(t.slowestReopenMs, performance.now() - start);
       judge(rec, t, n, content, res, performance.now() - t0, "after reopening");
       if (mustHit.has(content) && res.hit !== true) fail(t, "after reopening: a record that existed (or was answered before the fault) was lost", n);
     }
@@ -115,30 +118,6 @@ const CHECKS = [
   "after reopening: an undecodable record file was kept",
 ];
 
-/** Records the kind of every file operation, in order (operation N of a run is `ops[N - 1]`). */
-class RecordingFs implements CacheFs {
-  readonly ops: string[] = [];
-  constructor(private readonly inner: CacheFs) {}
-  private log<T>(op: string, run: () => Promise<T>): Promise<T> {
-    this.ops.push(op);
-    return run();
-  }
-  mkdir = (p: string, o: { recursive: true }) => this.log("mkdir", () => this.inner.mkdir(p, o));
-  readdir = (p: string) => this.log("readdir", () => this.inner.readdir(p));
-  rename = (a: string, b: string) => this.log("rename", () => this.inner.rename(a, b));
-  unlink = (p: string) => this.log("unlink", () => this.inner.unlink(p));
-  stat = (p: string) => this.log("stat", () => this.inner.stat(p));
-  async open(path: string, flags: string, mode?: number): Promise<CacheFileHandle> {
-    const h = await this.log(`open(${flags})`, () => this.inner.open(path, flags, mode));
-    return {
-      writeFile: (d) => this.log("write", () => h.writeFile(d)),
-      readFile: () => this.log("read", () => h.readFile()),
-      stat: () => this.log("fstat", () => h.stat()),
-      sync: () => this.log("fsync", () => h.sync()),
-      close: () => this.log("close", () => h.close()),
-    };
-  }
-}
 
 export const ioErrorSweep: ChaosStep<SweepContext> = {
   cases: [
@@ -154,13 +133,14 @@ export const ioErrorSweep: ChaosStep<SweepContext> = {
   timeoutMs: 240_000,
   async run(ctx, rec, signal) {
     const r = rec("disk-eio-every-op");
+    const script = scriptFor(ctx.quick);
     const base = await template(ctx.root);
     const recording = new RecordingFs(nodeCacheFs);
     const probe = new FaultInjectingFs(recording);
     const probeDir = join(ctx.root, "probe");
     await cp(base, probeDir, { recursive: true });
     const t: Tally = { failures: new Map(), slowestAnswerMs: 0, slowestReopenMs: 0 };
-    await faultedRun(probeDir, probe, r, t, 0, () => true);
+    await faultedRun(script, probeDir, probe, r, t, 0, () => true);
     const total = probe.totalOps;
     const silent: number[] = [];
     for (let n = 1; n <= total + 1 && !signal.aborted; n++) {
@@ -168,9 +148,9 @@ export const ioErrorSweep: ChaosStep<SweepContext> = {
       await cp(base, dir, { recursive: true });
       const fs = new FaultInjectingFs(nodeCacheFs);
       fs.inject({ op: "any", code: "EIO", after: n, times: 1 });
-      const run = await faultedRun(dir, fs, r, t, n, () => true);
+      const run = await faultedRun(script, dir, fs, r, t, n, () => true);
       if (run.errors === 0 && n <= total) silent.push(n);
-      await reopen(dir, r, t, n, new Set(SEEDED));
+      await reopen(script, dir, r, t, n, new Set(SEEDED));
       await rm(dir, { recursive: true, force: true });
     }
     r.note(`a clean run makes ${total} file operations (${[...new Set(recording.ops)].join(", ")}); faulted runs N = 1..${total + 1}`);
@@ -184,29 +164,6 @@ export const ioErrorSweep: ChaosStep<SweepContext> = {
   },
 };
 
-/** A file system that loses power at the Wth write: part of it lands, then every operation fails. */
-class PowerCutFs implements CacheFs {
-  private writes = 0;
-  constructor(private readonly inner: FaultInjectingFs, private readonly atWrite: number, private readonly partialBytes: number) {}
-  get cut(): boolean {
-    return this.inner.crashed;
-  }
-  mkdir = (p: string, o: { recursive: true }) => this.inner.mkdir(p, o);
-  readdir = (p: string) => this.inner.readdir(p);
-  rename = (a: string, b: string) => this.inner.rename(a, b);
-  unlink = (p: string) => this.inner.unlink(p);
-  stat = (p: string) => this.inner.stat(p);
-  async open(path: string, flags: string, mode?: number): Promise<CacheFileHandle> {
-    const h = await this.inner.open(path, flags, mode);
-    return {
-      ...h,
-      writeFile: (data: Uint8Array) => {
-        if (++this.writes === this.atWrite) this.inner.crashOnNextWrite(this.partialBytes);
-        return h.writeFile(data);
-      },
-    };
-  }
-}
 
 export const powerLossSweep: ChaosStep<SweepContext> = {
   cases: [
@@ -222,19 +179,20 @@ export const powerLossSweep: ChaosStep<SweepContext> = {
   timeoutMs: 240_000,
   async run(ctx, rec, signal) {
     const r = rec("disk-power-cut-every-write");
+    const script = scriptFor(ctx.quick);
     const base = await template(ctx.root);
     const probe = new FaultInjectingFs(nodeCacheFs);
     const probeDir = join(ctx.root, "probe-writes");
     await cp(base, probeDir, { recursive: true });
     const t: Tally = { failures: new Map(), slowestAnswerMs: 0, slowestReopenMs: 0 };
-    await faultedRun(probeDir, probe, r, t, 0, () => true);
+    await faultedRun(script, probeDir, probe, r, t, 0, () => true);
     const writes = probe.counts.write;
     for (let w = 1; w <= writes && !signal.aborted; w++) {
       const dir = join(ctx.root, `cut-${w}`);
       await cp(base, dir, { recursive: true });
       const fs = new PowerCutFs(new FaultInjectingFs(nodeCacheFs), w, [0, 17, 150][w % 3] as number);
-      const run = await faultedRun(dir, fs, r, t, w, () => !fs.cut);
-      await reopen(dir, r, t, w, new Set([...SEEDED, ...run.acknowledged]));
+      const run = await faultedRun(script, dir, fs, r, t, w, () => !fs.cut);
+      await reopen(script, dir, r, t, w, new Set([...SEEDED, ...run.acknowledged]));
       await rm(dir, { recursive: true, force: true });
     }
     r.note(`a clean run makes ${writes} record writes; a power cut was simulated at each`);

@@ -9,6 +9,8 @@ export interface MemorySampler {
   /** Reads once now (awaited), then every intervalMs until stop(). */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Takes one reading now (waits for a reading already in flight first), e.g. at phase boundaries. */
+  sampleNow(): Promise<void>;
   /** Samples with tMs on the run's clock relative to `origin`. */
   samples(): MemorySample[];
   /** Samples taken between two clock times (inclusive). */
@@ -41,6 +43,10 @@ export function createMemorySampler(source: MemorySource, opts: { intervalMs: nu
       if (timer) clearInterval(timer);
       timer = null;
       await reading;
+    },
+    async sampleNow() {
+      await reading;
+      await read();
     },
     samples: () => [...out],
     between: (from, to) => out.filter((s) => s.tMs + opts.origin >= from && s.tMs + opts.origin <= to),

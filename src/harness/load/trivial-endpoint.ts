@@ -32,7 +32,7 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 60000;
 server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
-parentPort.on("message", (m) => { if (m === "close") { server.closeAllConnections(); server.close(() => process.exit(0)); } });
+parentPort.on("message", (m) => { if (m === "close") { server.closeAllConnections(); server.close(() => parentPort.close()); } });
 `;
 
 export interface TrivialEndpoint {

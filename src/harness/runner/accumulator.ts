@@ -37,6 +37,8 @@ export interface Accumulated {
   mismatchExamples: string[];
   distinctAnswers: number;
   outputTokens: number;
+  /** Sum of the elapsed time of every request, failed ones included (Little's law). */
+  elapsedTotalMs: number;
   /** Completed answers the server says came from its response cache. */
   cacheHits: number;
   /** Run-clock times of the first send and the last completion; null with no requests. */
@@ -56,7 +58,7 @@ export class ScenarioAccumulator {
     this.#acc = {
       requests: { total: 0, ok: 0, failed: 0, wrongAnswers: 0 }, errorsByKind: {},
       latency: h(), ttft: h(), itl: h(), tpot: h(), queue: h(), serverTotal: h(),
-      timingMismatches: 0, timingsCompared: 0, wrongExamples: [], mismatchExamples: [], distinctAnswers: 0, outputTokens: 0, cacheHits: 0,
+      timingMismatches: 0, timingsCompared: 0, wrongExamples: [], mismatchExamples: [], distinctAnswers: 0, outputTokens: 0, cacheHits: 0, elapsedTotalMs: 0,
       firstSentAt: null, lastDoneAt: null,
     };
   }
@@ -64,6 +66,7 @@ export class ScenarioAccumulator {
   add(rec: RequestRecord): void {
     const a = this.#acc;
     a.requests.total++;
+    a.elapsedTotalMs += rec.elapsedMs;
     a.firstSentAt = a.firstSentAt === null ? rec.sentAt : Math.min(a.firstSentAt, rec.sentAt);
     a.lastDoneAt = Math.max(a.lastDoneAt ?? rec.sentAt, rec.sentAt + rec.elapsedMs);
     if (rec.error !== null || rec.answer === null) {

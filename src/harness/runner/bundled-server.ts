@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +25,10 @@ export interface BundledServerOptions {
 }
 
 export interface BundledServer {
+  /** The process that serves (the launcher's descendant when `serve` re-ran itself, e.g. for UV_THREADPOOL_SIZE). */
   pid: number;
+  /** Every process of the server: the launched one and its descendants (for CPU accounting). */
+  pids: number[];
   baseUrl: string;
   /** The embedded model's identity, or null when the arguments pick another model. */
   model: ModelInfo | null;
@@ -75,6 +78,40 @@ async function waitReady(baseUrl: string, child: ChildProcess, timeoutMs: number
   throw new Error(`the bundled server was not ready within ${timeoutMs} ms:\n${tail()}`);
 }
 
+/** Descendants of a process, breadth first (Linux /proc/<pid>/task/<tid>/children); [] elsewhere. */
+export async function descendants(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0 && out.length < 64) {
+    const p = queue.shift()!;
+    let tasks: string[] = [];
+    try {
+      tasks = await readdir(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      const text = await readFile(`/proc/${p}/task/${t}/children`, "utf8").catch(() => "");
+      for (const c of text.trim().split(/\s+/).filter(Boolean).map(Number)) {
+        out.push(c);
+        queue.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+/** The deepest process of the tree whose command line runs `serve`: the one that listens and holds the model. */
+export async function servingPid(root: number): Promise<{ pid: number; pids: number[] }> {
+  const tree = [root, ...(await descendants(root))];
+  let serving = root;
+  for (const p of tree.slice(1)) {
+    const cmd = await readFile(`/proc/${p}/cmdline`, "utf8").catch(() => "");
+    if (cmd.split("\0").includes("serve")) serving = p;
+  }
+  return { pid: serving, pids: tree };
+}
+
 const picksOtherModel = (args: readonly string[]) => args.some((a) => /^--model(-preset)?(=|$)/.test(a));
 
 export async function startBundledServer(o: BundledServerOptions): Promise<BundledServer> {
@@ -110,8 +147,10 @@ export async function startBundledServer(o: BundledServerOptions): Promise<Bundl
     await stop();
     throw err;
   }
+  const { pid, pids } = await servingPid(child.pid);
   return {
-    pid: child.pid,
+    pid,
+    pids,
     baseUrl,
     model,
     command: ["node", "bin/gauntlet.js", ...own.map((a) => (a === cacheDir ? "<temporary cache dir>" : a)), ...o.args],

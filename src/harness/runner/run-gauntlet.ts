@@ -44,6 +44,10 @@ export interface RunOutcome {
   exitCode: 0 | 1 | 2;
 }
 
+function emptyStage(): StageResult {
+  return { scenarios: [], gates: [], runMetrics: {}, invalid: [], memory: [], latency: [], markers: [], model: null, config: {} };
+}
+
 export const EXIT_CODES = { pass: 0, fail: 1, invalid: 2 } as const;
 
 /** `2025-01-15T10-00-00Z`: sortable and safe in file names. */
@@ -60,7 +64,13 @@ export async function runGauntlet(o: RunOptions): Promise<RunOutcome> {
   const invalid: string[] = [];
   for (const stage of o.stages) {
     if (o.signal?.aborted) break;
-    results.push(await stage.run({ clock: o.clock, origin, progress: o.progress, limits: o.limits, capacity: o.capacity, autocannon: o.autocannon, signal: o.signal }));
+    try {
+      results.push(await stage.run({ clock: o.clock, origin, progress: o.progress, limits: o.limits, capacity: o.capacity, autocannon: o.autocannon, signal: o.signal }));
+    } catch (err) {
+      // A harness failure is not a verdict on the server: the run is invalid, and its report is still written.
+      invalid.push(`stage ${stage.name} failed: ${(err as Error).message.split("\n")[0]}`);
+      results.push(emptyStage());
+    }
   }
   if (o.signal?.aborted) invalid.push("the run was interrupted (signal) before it finished");
   const durationMs = o.clock.now() - origin;

@@ -37,8 +37,8 @@ export interface ScenarioRunContext {
   memory: MemorySampler | null;
   /** Why memory is unavailable (when memory is null). */
   memoryNote: string | null;
-  /** The bundled server's pid, to tell its CPU use from other processes'; null for a --target. */
-  serverPid: number | null;
+  /** The bundled server's processes, to tell their CPU use from other processes'; null for a --target. */
+  serverPids: number[] | null;
   capacity: HarnessCapacity | null;
   autocannon: AutocannonFn | null;
   progress: ProgressSink;
@@ -75,6 +75,7 @@ export async function runScenario(s: ScenarioDef, ctx: ScenarioRunContext): Prom
     const acc = new ScenarioAccumulator({ references: references?.answers ?? null, tolerance: ctx.limits });
     const series: LatencySample[] = [];
     const start = clock.now();
+    await ctx.memory?.sampleNow();
     markers.push({ tMs: start - ctx.origin, label: `${s.name} start` });
     const total = s.requests;
     ctx.progress.line(`[${s.name}] measuring ${total ?? `${s.durationMs} ms of`} requests, ${s.rate === null ? `${s.connections} connection(s)` : `${s.rate}/s open loop`}, ${driver}`);
@@ -85,7 +86,7 @@ export async function runScenario(s: ScenarioDef, ctx: ScenarioRunContext): Prom
     }, 1000);
     ticker.unref();
     const monitor = startEventLoopMonitor();
-    const cpuBefore = ctx.serverPid === null ? null : await cpuSnapshot([process.pid, ctx.serverPid]);
+    const cpuBefore = ctx.serverPids === null ? null : await cpuSnapshot([process.pid, ...ctx.serverPids]);
     const record = (rec: RequestRecord) => acc.add(rec);
     let lateness: LatencyHistogram | null = null;
     let reported: { meanMs: number | null; rps: number | null } | null = null;
@@ -109,13 +110,14 @@ export async function runScenario(s: ScenarioDef, ctx: ScenarioRunContext): Prom
     }
     const loop = monitor.stop();
     const end = clock.now();
-    const cpuAfter = ctx.serverPid === null ? null : await cpuSnapshot([process.pid, ctx.serverPid]);
+    const cpuAfter = ctx.serverPids === null ? null : await cpuSnapshot([process.pid, ...ctx.serverPids]);
+    await ctx.memory?.sampleNow();
     series.push(acc.takeWindow(end - ctx.origin));
     markers.push({ tMs: end - ctx.origin, label: `${s.name} end` });
     ctx.progress.end();
     return buildScenarioOutcome({
       scenario: s, driver, acc: acc.result(), references, loop, lateness, reported,
-      memory: ctx.memory?.between(start, end) ?? [], memoryNote: ctx.memory ? null : ctx.memoryNote,
+      memory: ctx.memory?.between(start, clock.now()) ?? [], memoryNote: ctx.memory ? null : ctx.memoryNote,
       capacity: ctx.capacity, limits: ctx.limits, series, markers, interrupted: stop(), foreignCpuPct: foreignCpuPct(cpuBefore, cpuAfter),
     });
   } finally {

@@ -111,12 +111,16 @@ export function buildScenarioOutcome(i: OutcomeInput): ScenarioOutcome {
     : `client/server timings disagree on ${acc.timingMismatches} of ${acc.timingsCompared} response(s) (tolerance max(${i.limits.timingToleranceMs} ms, ${i.limits.timingTolerancePct}%))`);
   for (const m of acc.mismatchExamples) notes.push(`timing disagreement: ${m}`);
   if (acc.queue.count > 0) notes.push(`server queue time p50 ${r1(acc.queue.percentile(50) ?? 0)} ms, p95 ${r1(acc.queue.percentile(95) ?? 0)} ms; server total p50 ${r1(acc.serverTotal.percentile(50) ?? 0)} ms`);
+  const invalid: string[] = [];
   if (s.rate === null) {
-    const mean = i.reported?.meanMs ?? report.latencyMs.mean;
-    const rps = i.reported?.rps ?? throughputRps;
+    // Every request occupies its connection, failed ones too: L = connections = throughput x mean latency.
+    const total = acc.requests.total;
+    const mean = i.reported?.meanMs ?? (total > 0 ? acc.elapsedTotalMs / total : null);
+    const rps = i.reported?.rps ?? (windowMs > 0 ? (total * 1000) / windowMs : null);
     const ll = littlesLawCheck({ connections: Math.min(s.connections, acc.requests.total), requests: acc.requests.total, throughputRps: rps, meanLatencyMs: mean }, i.limits.littlesLawTolerancePct);
     metrics.littles_law_error_pct = ll.errorPct;
     notes.push(`${ll.note}${i.reported ? " (autocannon's own figures)" : ""}`);
+    if (ll.status === "mismatch") invalid.push(`${s.name}: ${ll.note}`);
   }
   notes.push(...memoryNotes(i, metrics));
   notes.push(`other processes' share of the machine's CPU: ${i.foreignCpuPct === null ? "not measured (server pid unknown or not Linux)" : `${r1(i.foreignCpuPct)}%`}`);
@@ -126,7 +130,7 @@ export function buildScenarioOutcome(i: OutcomeInput): ScenarioOutcome {
     i.limits,
   );
   notes.push(...validity.notes.map((n) => n.replace(`${s.name}: `, "")));
-  const invalid = [...validity.invalid];
+  invalid.push(...validity.invalid);
   if (i.interrupted) invalid.push(`${s.name}: the run was interrupted before the scenario finished`);
   return { report, metrics, invalid, series: i.series, markers: i.markers, memory: i.memory };
 }

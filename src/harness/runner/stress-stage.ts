@@ -62,12 +62,12 @@ export function stressStage(o: StressStageOptions): Stage {
       let model: ModelInfo | null = null;
       let startFailures = 0;
       const interval = o.memoryIntervalMs ?? 100;
-      const runGroup = async (group: ScenarioDef[], baseUrl: string, modelId: string | null, sampler: MemorySampler | null, memoryNote: string | null, serverPid: number | null) => {
+      const runGroup = async (group: ScenarioDef[], baseUrl: string, modelId: string | null, sampler: MemorySampler | null, memoryNote: string | null, serverPids: number[] | null) => {
         if (sampler) await sampler.start();
         try {
           for (const s of group) {
             if (ctx.signal?.aborted) { outcomes.push(notRun(s, "the run was interrupted")); continue; }
-            outcomes.push(await runScenario(s, { ...ctx, baseUrl, model: modelId, memory: sampler, memoryNote, serverPid }));
+            outcomes.push(await runScenario(s, { ...ctx, baseUrl, model: modelId, memory: sampler, memoryNote, serverPids }));
           }
         } finally {
           if (sampler) {
@@ -97,11 +97,11 @@ export function stressStage(o: StressStageOptions): Stage {
             continue;
           }
           model ??= server.model;
-          servers.push({ scenarios: group.map((s) => s.name), command: server.command, env: first.server.env, memory: "VmRSS from /proc/<pid>/status" });
+          servers.push({ scenarios: group.map((s) => s.name), command: server.command, env: first.server.env, memory: "VmRSS from /proc/<pid>/status of the serving process", relaunched: server.pids.length > 1 });
           markers.push({ tMs: ctx.clock.now() - ctx.origin, label: `server up (${group.length} scenario(s))` });
           const sampler = createMemorySampler(procMemorySource(server.pid), { intervalMs: interval, clock: ctx.clock, origin: ctx.origin });
           try {
-            await runGroup(group, server.baseUrl, server.model?.id ?? null, sampler, null, server.pid);
+            await runGroup(group, server.baseUrl, server.model?.id ?? null, sampler, null, server.pids);
           } finally {
             const code = await server.stop();
             ctx.progress.line(`stopped the bundled server (exit ${code ?? "signal"})`);

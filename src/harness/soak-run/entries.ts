@@ -7,6 +7,7 @@
  * - window: one closed window (WindowRecord plus the cache-hit lane, raw memory samples, canary).
  * - meta/interrupted: a signal stopped the run (a crash leaves no line: the missing end says it).
  * - end: the run reached its planned duration.
+ * (Type aliases, not interfaces, so they are assignable to the journal's JournalInput.)
  * Times named *Ms are on the run clock: monotonic milliseconds since the run started, counting only
  * time the soak was running (an interruption's downtime is not run time). `at` fields are wall-clock ISO.
  */
@@ -23,7 +24,7 @@ export interface GateDef {
   expression: string;
 }
 
-export interface MetaStart {
+export type MetaStart = {
   type: "meta";
   event: "start";
   v: 1;
@@ -35,11 +36,11 @@ export interface MetaStart {
   target: SoakTarget;
   gates: GateDef[];
   environment: EnvironmentInfo;
-}
+};
 
 export type MemoryDetail = "rss+heap+external" | "rss" | "none";
 
-export interface MetaLifetime {
+export type MetaLifetime = {
   type: "meta";
   event: "lifetime";
   lifetime: number;
@@ -47,26 +48,26 @@ export interface MetaLifetime {
   at: string;
   reason: "start" | "resume";
   server: { pid: number | null; command: string[] | null; model: ModelInfo | null; memory: MemoryDetail; memoryNote: string };
-}
+};
 
-export interface MetaInterrupted {
+export type MetaInterrupted = {
   type: "meta";
   event: "interrupted";
   atMs: number;
   at: string;
   reason: string;
-}
+};
 
-export interface EndEntry {
+export type EndEntry = {
   type: "end";
   atMs: number;
   at: string;
-}
+};
 
 /** [run ms, RSS bytes, heap used bytes or null, external bytes or null] */
 export type MemoryTuple = [number, number, number | null, number | null];
 
-export interface WindowPayload {
+export type WindowPayload = {
   type: "window";
   lifetime: number;
   at: string;
@@ -74,14 +75,16 @@ export interface WindowPayload {
   partial: boolean;
   /** e2eMs/ttftMs: fresh lane, successful requests; requests: both lanes; index: the run's window number. */
   record: WindowRecord;
+  /** Fresh-lane E2E of successful requests per prompt-size class (index into workload.promptSizes). */
+  classes: (HistogramJSON | null)[];
   /** The cache-hit lane's end-to-end latency (successful requests). */
-  repeat: { count: number; histogram: HistogramJSON | null };
+  repeat: { count: number; histogram: HistogramJSON | null; cacheHits?: number };
   memory: MemoryTuple[];
   canary: { reference?: string; changed?: string; latenciesMs: number[] };
   sends: { skippedCanaries: number; maxLatenessMs: number | null };
   /** The request index the next window continues from (resume). */
   nextRequestIndex: number;
-}
+};
 
 export type SoakEntry = MetaStart | MetaLifetime | MetaInterrupted | EndEntry | WindowPayload;
 
@@ -101,7 +104,7 @@ export function asSoakEntry(e: JournalEntry): SoakEntry | null {
   if (x.type === "window") {
     const r = x.record;
     const ok = isNum(x.lifetime) && isObj(r) && isNum(r.index) && isNum(r.startMs) && isNum(r.endMs) && isObj(r.requests) && isObj(r.e2eMs)
-      && isObj(x.repeat) && Array.isArray(x.memory) && isObj(x.canary) && isNum(x.nextRequestIndex);
+      && Array.isArray(x.classes) && isObj(x.repeat) && Array.isArray(x.memory) && isObj(x.canary) && isNum(x.nextRequestIndex);
     return ok ? (x as unknown as WindowPayload) : null;
   }
   return null;

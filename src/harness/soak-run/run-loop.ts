@@ -39,6 +39,7 @@ export interface SegmentPlan {
 export interface LiveStatus {
   runMs: number;
   endRunMs: number;
+  windowMs: number;
   windowsDone: number;
   inFlight: number;
   p50: number | null;
@@ -74,6 +75,7 @@ export interface SegmentResult {
 const MAX_MEMORY_PER_WINDOW = 600;
 
 interface Extras {
+  classes: LatencyHistogram[];
   repeat: LatencyHistogram;
   live: LatencyHistogram;
   memory: ThinList<MemoryTuple>;
@@ -83,11 +85,13 @@ interface Extras {
   skippedCanaries: number;
   maxLatenessMs: number | null;
   events: number;
+  cacheHits: number;
 }
 
-const freshExtras = (): Extras => ({
+const freshExtras = (classes: number): Extras => ({
+  classes: Array.from({ length: classes }, () => new LatencyHistogram()),
   repeat: new LatencyHistogram(), live: new LatencyHistogram(), memory: new ThinList(MAX_MEMORY_PER_WINDOW),
-  canaryMs: [], skippedCanaries: 0, maxLatenessMs: null, events: 0,
+  canaryMs: [], skippedCanaries: 0, maxLatenessMs: null, events: 0, cacheHits: 0,
 });
 
 export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<SegmentResult> {
@@ -99,7 +103,8 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
   const interval = profile.ratePerSecond === null ? 0 : 1000 / profile.ratePerSecond;
   const canaryOffset = Math.min(profile.windowMs * 0.1, 5000);
   const tickMs = deps.tickMs ?? 1000;
-  let x = freshExtras();
+  const classCount = profile.workload.promptSizes.length;
+  let x = freshExtras(classCount);
   let windowIndex = plan.firstWindowIndex;
   let requestIndex = plan.firstRequestIndex;
   let reference = plan.canaryReference;
@@ -115,16 +120,20 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
   signal?.addEventListener("abort", onAbort);
 
   const launch = (lateness: number | null) => {
-    const { lane, plan: req } = soakRequest(profile.workload, requestIndex++, plan.model);
+    const { lane, sizeClass, plan: req } = soakRequest(profile.workload, requestIndex++, plan.model);
     inFlight++;
     x.events++;
     if (lateness !== null) x.maxLatenessMs = Math.max(x.maxLatenessMs ?? 0, lateness);
     void deps.send(req).then((rec) => {
       const ok = rec.error === null && rec.status === 200;
+      if (rec.cacheHit === true) x.cacheHits++;
       const error = rec.error ?? (ok ? undefined : `http-${rec.status ?? "none"}`);
       if (lane === "fresh") {
         agg.recordRequest({ ok, e2eMs: ok ? rec.elapsedMs : undefined, ttftMs: ok && rec.ttftMs !== null ? rec.ttftMs : undefined, error });
-        if (ok) x.live.record(rec.elapsedMs);
+        if (ok) {
+          x.live.record(rec.elapsedMs);
+          x.classes[sizeClass]?.record(rec.elapsedMs);
+        }
       } else {
         agg.recordRequest({ ok, error });
         if (ok) x.repeat.record(rec.elapsedMs);
@@ -183,14 +192,15 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
   const closeWindow = () => {
     const rec = agg.flush();
     const e = x;
-    x = freshExtras();
+    x = freshExtras(classCount);
     const payload: WindowPayload = {
       type: "window",
       lifetime: plan.lifetime,
       at: (deps.wallClock?.() ?? new Date()).toISOString(),
       partial: rec.endMs - rec.startMs < profile.windowMs * 0.999,
       record: { ...rec, index: windowIndex },
-      repeat: { count: e.repeat.count, histogram: e.repeat.count > 0 ? e.repeat.toJSON() : null },
+      classes: e.classes.map((h) => (h.count > 0 ? h.toJSON() : null)),
+      repeat: { count: e.repeat.count, histogram: e.repeat.count > 0 ? e.repeat.toJSON() : null, cacheHits: e.cacheHits },
       memory: [...e.memory.items],
       canary: { ...(e.reference !== undefined ? { reference: e.reference } : {}), ...(e.changed !== undefined ? { changed: e.changed } : {}), latenciesMs: e.canaryMs },
       sends: { skippedCanaries: e.skippedCanaries, maxLatenessMs: e.maxLatenessMs },
@@ -235,7 +245,7 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
         nextCanaryAt = Number.POSITIVE_INFINITY;
       }
       if (t >= nextTickAt) {
-        deps.onTick?.({ runMs: t, endRunMs: plan.endRunMs, windowsDone: windowIndex, inFlight, p50: x.live.percentile(50), p95: x.live.percentile(95), rssBytes: lastRss });
+        deps.onTick?.({ runMs: t, endRunMs: plan.endRunMs, windowMs: profile.windowMs, windowsDone: windowIndex, inFlight, p50: x.live.percentile(50), p95: x.live.percentile(95), rssBytes: lastRss });
         nextTickAt = t + tickMs;
       }
       if (inFlight < profile.concurrency && t >= nextSendAt) {

@@ -38,6 +38,10 @@ export interface SimulatedServerOptions {
   /** null: the server reports no heap/external (RSS only). */
   externalBytes?: number | null;
   latencyMs?: number;
+  /** Latency grows with the prompt: latencyMs x (1 + prompt characters / 100). */
+  promptCost?: boolean;
+  /** This share of generations is 4x slower (a detached tail). */
+  slowShare?: number;
   /** Every n-th request fails with http-500 (0: never). */
   failEvery?: number;
   /** The canary's answer for the n-th canary (default: always the same). */
@@ -64,13 +68,16 @@ export function createSimulatedServer(o: SimulatedServerOptions): SimulatedServe
       const hit = !isCanary && body.temperature === 0 && seen.has(plan.key);
       if (body.temperature === 0 && !isCanary) seen.add(plan.key);
       const base = o.latencyMs ?? 100;
-      const elapsedMs = hit ? 2 + rand() : base * Math.exp(0.15 * gaussian(rand));
+      const chars = body.messages.reduce((a, m) => a + m.content.length, 0);
+      const cost = (o.promptCost ? 1 + chars / 100 : 1) * (rand() < (o.slowShare ?? 0) ? 4 : 1);
+      const elapsedMs = hit ? 2 + rand() : base * cost * Math.exp(0.15 * gaussian(rand));
       const failed = (o.failEvery ?? 0) > 0 && requests % o.failEvery! === 0;
       const text = isCanary ? (o.canaryAnswer ?? (() => "2, 3, 5, 7, 11"))(canaries++) : `answer ${plan.key}`;
       const rec: RequestRecord = {
         index: plan.index, key: plan.key, sentAt: 0, scheduledAt: null, elapsedMs, ttftMs: body.stream && !failed ? elapsedMs / 4 : null, itlMs: [],
         status: failed ? 500 : 200, error: failed ? "http-500" : null,
         answer: failed ? null : { text, finishReason: "stop", completionTokens: 8, promptTokens: 20 }, server: null,
+        cacheHit: hit,
       };
       return rec;
     },

@@ -24,12 +24,12 @@ function soakScenario(s: SoakSnapshot, v: SoakVerdict, extra: string[]): Scenari
   const p = s.start.profile;
   const w = p.workload;
   const seconds = s.windows.lastEndMs / 1000;
-  const load = p.ratePerSecond === null ? `closed loop of ${p.concurrency}` : `${+(p.ratePerSecond * 60).toFixed(2)} requests/min, at most ${p.concurrency} in flight`;
+  const load = p.ratePerSecond === null ? `closed loop of ${p.concurrency}` : `${p.ratePerSecond >= 1 ? `${+p.ratePerSecond.toFixed(2)} requests/s` : `${+(p.ratePerSecond * 60).toFixed(2)} requests/min`}, at most ${p.concurrency} in flight`;
   const notes = [
     `workload: ${load}; ${Math.round(w.streamShare * 100)}% streamed; ${Math.round(w.repeatShare * 100)}% repeats of ${w.repeatPool} temperature-0 requests (cache hits after their first time), the rest fresh at temperature ${w.temperature}; prompt sizes ${w.promptSizes.join("/")} x a filler sentence; max_tokens ${w.maxTokens}`,
     `windows: ${s.windows.count} of ${Math.ceil(s.start.plannedDurationMs / p.windowMs)} planned (${p.windowMs / 1000} s each${s.windows.partial > 0 ? `, ${s.windows.partial} partial` : ""}); ${s.lifetimes.length} server lifetime(s)`,
     ...v.notes,
-    `cache-hit lane: ${s.hist.repeat.count} answers, E2E p50 ${fmt(s.hist.repeat.percentile(50))} ms, p95 ${fmt(s.hist.repeat.percentile(95))} ms; fresh lane: ${s.hist.fresh.count} answers, p50 ${fmt(s.hist.fresh.percentile(50))} ms, p95 ${fmt(s.hist.fresh.percentile(95))} ms`,
+    `cache-hit lane: ${s.hist.repeat.count} answers (${s.cacheHits} marked x-cache-hit by the server), E2E p50 ${fmt(s.hist.repeat.percentile(50))} ms, p95 ${fmt(s.hist.repeat.percentile(95))} ms; fresh lane: ${s.hist.fresh.count} answers, p50 ${fmt(s.hist.fresh.percentile(50))} ms, p95 ${fmt(s.hist.fresh.percentile(95))} ms`,
     `server memory: ${s.lifetimes.map((l) => `lifetime ${l.lifetime}: ${l.server.memoryNote}`).join("; ") || "no server lifetime"}`,
     `harness: event-loop delay p99 max ${fmt(s.loop.maxP99Ms)} ms over ${s.loop.measuredWindows} windows (${s.loop.laggingWindows} lagging); send lateness max ${fmt(s.maxLatenessMs)} ms`,
     ...extra,

@@ -4,10 +4,12 @@
  *
  * Held: run totals and merged histograms (bucketed, bounded), a thinned memory series and a
  * thinned per-window latency series (ThinList caps), and the latency windows of the stability
- * verdict (BlockLog, 48 bytes per planned journal window allocated up front: 4 h at 60 s windows
- * is 11 KB). A latency window is the smallest run of consecutive journal windows of one server
- * lifetime holding at least `minRequests` fresh requests: one journal window at tens of requests a
- * second, about ten at the presets' 2 requests a minute.
+ * verdict (one BlockLog per prompt-size class, 48 bytes per planned journal window allocated up
+ * front: 4 h at 60 s windows and 3 classes is 35 KB). A latency window is, per prompt-size class,
+ * the smallest run of consecutive journal windows of one server lifetime holding at least
+ * `minRequests` fresh requests of that class: one journal window at tens of requests a second,
+ * dozens at the presets' 2 requests a minute. Classes are judged apart because a 32-sentence
+ * prompt takes ~10x longer than a 1-sentence one: mixed, p95/p50 measures the mix, not the server.
  */
 import { LatencyHistogram } from "../stats/histogram.js";
 import { BlockLog, ThinList } from "./bounded.js";
@@ -48,9 +50,12 @@ export interface SoakSnapshot {
   canary: { reference: string | null; total: number; unchanged: number; changed: number; failed: number; failures: Record<string, number>; firstChange: { window: number; text: string } | null; skipped: number };
   memory: { points: readonly MemoryPoint[]; seen: number; withExternal: number };
   latency: readonly LatencyPoint[];
-  blocks: { log: BlockLog; open: BlockRow | null };
+  /** Per prompt-size class: closed latency windows and the one still filling. */
+  blocks: { log: BlockLog; open: BlockRow | null }[];
   loop: { measuredWindows: number; laggingWindows: number; maxP99Ms: number | null };
   maxLatenessMs: number | null;
+  /** Answers the server marked as cache hits (x-cache-hit: true). */
+  cacheHits: number;
   /** Journal entries this version did not understand (counted, never dropped silently). */
   unreadable: number;
 }
@@ -71,8 +76,9 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
   const { windowMs, verdict } = start.profile;
   const memory = new ThinList<MemoryPoint>(options.memoryPointCap ?? 1024);
   const latency = new ThinList<LatencyPoint>(options.seriesCap ?? 1024);
-  const blocks = new BlockLog(start.plannedDurationMs / windowMs + 8);
-  let open: { row: BlockRow; hist: LatencyHistogram } | null = null;
+  const classCount = start.profile.workload.promptSizes.length;
+  const blocks = Array.from({ length: classCount }, () => new BlockLog(start.plannedDurationMs / windowMs + 8));
+  const open: ({ row: BlockRow; hist: LatencyHistogram } | null)[] = Array.from({ length: classCount }, () => null);
   const lifetimes: MetaLifetime[] = [];
   const interruptions: SoakSnapshot["interruptions"][number][] = [];
   let ended: EndEntry | null = null;
@@ -83,16 +89,18 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
   const loop = { measuredWindows: 0, laggingWindows: 0, maxP99Ms: null as number | null };
   let maxLatenessMs: number | null = null;
   let withExternal = 0;
+  let cacheHits = 0;
   let unreadable = 0;
 
   const bump = (counts: Record<string, number>, kind: string, n: number): void => {
     const key = kind in counts || Object.keys(counts).length < maxKinds ? kind : "other";
     counts[key] = (counts[key] ?? 0) + n;
   };
-  const closeOpen = (): void => {
-    if (!open) return;
-    blocks.push({ ...open.row, p50: open.hist.percentile(50), p95: open.hist.percentile(95), count: open.hist.count });
-    open = null;
+  const closeOpen = (c: number): void => {
+    const o = open[c];
+    if (!o) return;
+    blocks[c]!.push({ ...o.row, p50: o.hist.percentile(50), p95: o.hist.percentile(95), count: o.hist.count });
+    open[c] = null;
   };
   const fromJson = (json: unknown): LatencyHistogram | null => {
     try {
@@ -121,12 +129,16 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
     if (fresh) { hist.fresh.merge(fresh); hist.all.merge(fresh); }
     if (ttft) hist.ttft.merge(ttft);
     if (repeat) { hist.repeat.merge(repeat); hist.all.merge(repeat); }
+    cacheHits += w.repeat.cacheHits ?? 0;
 
-    if (open && open.row.lifetime !== w.lifetime) closeOpen();
-    open ??= { row: { startMs: r.startMs, endMs: r.endMs, p50: null, p95: null, count: 0, lifetime: w.lifetime }, hist: new LatencyHistogram() };
-    if (fresh) open.hist.merge(fresh);
-    open.row.endMs = r.endMs;
-    if (open.hist.count >= verdict.latency.minRequests) closeOpen();
+    for (let c = 0; c < classCount; c++) {
+      if (open[c] && open[c]!.row.lifetime !== w.lifetime) closeOpen(c);
+      const o = (open[c] ??= { row: { startMs: r.startMs, endMs: r.endMs, p50: null, p95: null, count: 0, lifetime: w.lifetime }, hist: new LatencyHistogram() });
+      const h = fromJson(w.classes[c]);
+      if (h) o.hist.merge(h);
+      o.row.endMs = r.endMs;
+      if (o.hist.count >= verdict.latency.minRequests) closeOpen(c);
+    }
     latency.push({ tMs: (r.startMs + r.endMs) / 2, p50: r.e2eMs.p50, p95: r.e2eMs.p95 });
 
     for (const [t, rss, heap, ext] of w.memory) {
@@ -162,7 +174,7 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
       if (e.type === "window") addWindow(e);
       else if (e.type === "end") ended = e;
       else if (e.event === "lifetime") {
-        closeOpen();
+        for (let c = 0; c < classCount; c++) closeOpen(c);
         if (lifetimes.length < MAX_LIFETIMES) lifetimes.push(e);
       } else if (e.event === "interrupted") {
         if (interruptions.length < MAX_INTERRUPTIONS) interruptions.push({ atMs: e.atMs, at: e.at, reason: e.reason });
@@ -182,9 +194,13 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
       canary: { ...canary },
       memory: { points: memory.items, seen: memory.seen, withExternal },
       latency: latency.items,
-      blocks: { log: blocks, open: open ? { ...open.row, p50: open.hist.percentile(50), p95: open.hist.percentile(95), count: open.hist.count } : null },
+      blocks: blocks.map((log, c) => {
+        const o = open[c];
+        return { log, open: o ? { ...o.row, p50: o.hist.percentile(50), p95: o.hist.percentile(95), count: o.hist.count } : null };
+      }),
       loop: { ...loop },
       maxLatenessMs,
+      cacheHits,
       unreadable,
     }),
     retainedSize() {
@@ -192,9 +208,9 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
         const j = x.toJSON();
         return (j.exact?.length ?? 0) + (j.buckets?.length ?? 0);
       };
-      return memory.items.length * 5 + latency.items.length * 3 + blocks.capacity + Object.keys(requests.errors).length +
+      return memory.items.length * 5 + latency.items.length * 3 + blocks.reduce((a, b) => a + b.capacity, 0) + Object.keys(requests.errors).length +
         Object.keys(canary.failures).length + lifetimes.length + interruptions.length +
-        h(hist.all) + h(hist.fresh) + h(hist.ttft) + h(hist.repeat) + h(hist.canary) + (open ? h(open.hist) : 0);
+        h(hist.all) + h(hist.fresh) + h(hist.ttft) + h(hist.repeat) + h(hist.canary) + open.reduce((a, o) => a + (o ? h(o.hist) : 0), 0);
     },
   };
 }

@@ -10,10 +10,10 @@
  * (the interval straddles the limit, or too few samples after warm-up) makes the run INVALID, never
  * green: a leak verdict you can trust is pass or fail.
  *
- * Latency, per lifetime: latency windows (see state.ts) that start after that lifetime's memory
- * warm-up are bad when p95 >= maxRatio x p50 of the fresh lane (cache hits and the canary are
- * excluded: they would split the distribution by design); judgeWindows gives the longest run of
- * consecutive bad ones, which the gate compares with K.
+ * Latency, per lifetime and prompt-size class: latency windows (see state.ts) that start after that
+ * lifetime's memory warm-up are bad when p95 >= maxRatio x p50 of the class's fresh requests (cache
+ * hits, the canary and other prompt sizes are excluded: they would split the distribution by
+ * design); judgeWindows gives the longest run of consecutive bad ones, which the gate compares with K.
  */
 import type { Marker } from "../report/types.js";
 import { judgeMemory, judgeWindows } from "../soak/index.js";
@@ -42,6 +42,8 @@ export interface LifetimeMemory {
 
 export interface LifetimeLatency {
   lifetime: number;
+  /** Index into workload.promptSizes. */
+  sizeClass: number;
   warmupEndMs: number;
   result: LatencyGateResult;
 }
@@ -82,24 +84,36 @@ function judgeLifetime(s: SoakSnapshot, l: MetaLifetime, points: MemoryPoint[]):
   return { lifetime: l.lifetime, startMs: l.atMs, measure, samples: samples.length, verdict, fit };
 }
 
-function decisiveOf(all: LifetimeMemory[]): LifetimeMemory | null {
-  const judged = all.filter((m) => m.verdict.projectedGrowthPct !== null);
+/** Share of the planned duration a lifetime's post-warm-up samples must span to decide the verdict. */
+export const MIN_LIFETIME_SHARE = 0.25;
+
+function postWarmupSpan(m: LifetimeMemory): number {
+  return m.fit ? m.fit.toMs - m.fit.fromMs : 0;
+}
+
+function decisiveOf(all: LifetimeMemory[], plannedMs: number): LifetimeMemory | null {
+  const scored = all.filter((m) => m.verdict.projectedGrowthPct !== null);
+  const long = scored.filter((m) => postWarmupSpan(m) >= MIN_LIFETIME_SHARE * plannedMs);
+  const longest = scored.reduce<LifetimeMemory | null>((a, b) => (a === null || postWarmupSpan(b) > postWarmupSpan(a) ? b : a), null);
+  const judged = long.length > 0 ? long : longest ? [longest] : [];
   const failing = judged.filter((m) => m.verdict.verdict === "fail");
   const pool = failing.length > 0 ? failing : judged;
   return pool.reduce<LifetimeMemory | null>((a, b) => (a === null || b.verdict.projectedGrowthPct! > a.verdict.projectedGrowthPct! ? b : a), null);
 }
 
-function judgeLatency(s: SoakSnapshot, l: MetaLifetime, warmupEndMs: number): LifetimeLatency {
-  const rows = [];
-  for (let i = 0; i < s.blocks.log.length; i++) {
-    const r = s.blocks.log.row(i);
-    if (r.lifetime === l.lifetime) rows.push(r);
-  }
-  if (s.blocks.open && s.blocks.open.lifetime === l.lifetime) rows.push(s.blocks.open);
-  let warmupEndIndex = rows.findIndex((r) => r.startMs >= warmupEndMs);
-  if (warmupEndIndex < 0) warmupEndIndex = rows.length;
+function judgeLatency(s: SoakSnapshot, l: MetaLifetime, warmupEndMs: number): LifetimeLatency[] {
   const { maxRatio, maxConsecutiveBad, minRequests } = s.start.profile.verdict.latency;
-  return { lifetime: l.lifetime, warmupEndMs, result: judgeWindows(rows, { maxRatio, maxConsecutiveBad, warmupEndIndex, minCount: minRequests }) };
+  return s.blocks.map(({ log, open }, sizeClass) => {
+    const rows = [];
+    for (let i = 0; i < log.length; i++) {
+      const r = log.row(i);
+      if (r.lifetime === l.lifetime) rows.push(r);
+    }
+    if (open && open.lifetime === l.lifetime) rows.push(open);
+    let warmupEndIndex = rows.findIndex((r) => r.startMs >= warmupEndMs);
+    if (warmupEndIndex < 0) warmupEndIndex = rows.length;
+    return { lifetime: l.lifetime, sizeClass, warmupEndMs, result: judgeWindows(rows, { maxRatio, maxConsecutiveBad, warmupEndIndex, minCount: minRequests }) };
+  });
 }
 
 export function computeVerdict(s: SoakSnapshot): SoakVerdict {
@@ -109,8 +123,8 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
   const memory = lifetimes
     .map((l) => judgeLifetime(s, l, s.memory.points.filter((p) => p.lifetime === l.lifetime)))
     .filter((m) => m.samples > 0);
-  const decisive = decisiveOf(memory);
-  const latency = lifetimes.map((l) => {
+  const decisive = decisiveOf(memory, plannedDurationMs);
+  const latency = lifetimes.flatMap((l) => {
     const w = memory.find((m) => m.lifetime === l.lifetime)?.verdict.warmup;
     return judgeLatency(s, l, w ? w.endX : l.atMs + profile.windowMs);
   });
@@ -131,6 +145,9 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
   } else if (decisive.verdict.verdict === "inconclusive") {
     invalid.push(`the memory verdict is inconclusive (lifetime ${decisive.lifetime}): ${decisive.verdict.reason}; a longer run narrows the interval`);
   }
+  if (judged === 0 && s.start.gates.some((g) => /\blatency_(bad_windows|max_consecutive_bad|judged_windows)\b/.test(g.expression))) {
+    invalid.push(`no latency window after warm-up held ${profile.verdict.latency.minRequests} fresh requests of one prompt size: too short or too slow a run to judge latency stability`);
+  }
   const lagShare = s.loop.measuredWindows > 0 ? s.loop.laggingWindows / s.loop.measuredWindows : 0;
   if (s.loop.laggingWindows >= 2 && lagShare > profile.verdict.maxLaggingWindowShare) {
     invalid.push(`the harness's event loop lagged (p99 >= ${profile.verdict.maxEventLoopDelayP99Ms} ms) in ${s.loop.laggingWindows} of ${s.loop.measuredWindows} windows: the harness could not keep up`);
@@ -149,7 +166,8 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
       (m.fit ? `; fitted line ${mib(m.fit.fromBytes)} MiB at ${(m.fit.fromMs / 1000).toFixed(1)} s -> ${mib(m.fit.toBytes)} MiB at ${(m.fit.toMs / 1000).toFixed(1)} s, ${mib(m.fit.projectedEndBytes)} MiB projected at ${(m.fit.projectedEndMs / 1000).toFixed(1)} s` : ""));
   }
   for (const x of latency) {
-    notes.push(`latency stability${many ? ` (lifetime ${x.lifetime})` : ""}: ${x.result.verdict.toUpperCase()}: ${x.result.reason} (fresh-lane E2E, latency windows of >= ${profile.verdict.latency.minRequests} requests after ${(x.warmupEndMs / 1000).toFixed(1)} s)`);
+    const size = profile.workload.promptSizes[x.sizeClass];
+    notes.push(`latency stability${many ? ` (lifetime ${x.lifetime})` : ""}, prompts of ${size} sentence(s): ${x.result.verdict.toUpperCase()}: ${x.result.reason} (fresh-lane E2E, latency windows of >= ${profile.verdict.latency.minRequests} requests after ${(x.warmupEndMs / 1000).toFixed(1)} s)`);
   }
   for (const i of s.interruptions) markers.push({ tMs: i.atMs, label: `interrupted: ${i.reason}`.slice(0, 48) });
 

@@ -44,9 +44,11 @@ export async function containerState(id: string): Promise<ContainerState> {
   return { running: info.State.Running, status: info.State.Status, oomKilled: info.State.OOMKilled, exitCode: info.State.ExitCode };
 }
 
-/** docker kill --signal KILL */
+/** docker kill --signal KILL, then waits until the container has exited. */
 export async function killContainer(id: string): Promise<void> {
-  await (await container(id)).kill({ signal: "KILL" });
+  const c = await container(id);
+  await c.kill({ signal: "KILL" });
+  await c.wait();
 }
 
 /** The last lines of the container's stdout and stderr, for failure messages. */
@@ -100,6 +102,11 @@ export async function memoryStat(id: string): Promise<MemoryStat> {
   const inactiveFile = s.total_inactive_file ?? s.inactive_file ?? 0;
   const anon = s.total_rss ?? s.anon ?? Number.NaN;
   return { tMs, usageBytes: usage, workingSetBytes: usage - inactiveFile, anonBytes: anon, limitBytes: m.limit ?? Number.NaN };
+}
+
+/** The largest finite value of one field over the samples (0 when there is none). */
+export function peakOf(samples: readonly MemoryStat[], field: "usageBytes" | "workingSetBytes" | "anonBytes"): number {
+  return samples.reduce((m, s) => (Number.isFinite(s[field]) ? Math.max(m, s[field]) : m), 0);
 }
 
 /** Samples memory every `everyMs` until stop(); samples that fail (container gone) are skipped. */

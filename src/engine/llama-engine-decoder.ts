@@ -1,0 +1,175 @@
+/**
+ * How native slots get their tokens decoded:
+ * - direct: each slot owns a context and decodes alone (slots run in parallel on libuv workers);
+ * - batched: the slots are sequences of one context, and one decode serves every generating slot
+ *   at once (continuous batching, as llama.cpp's server does): one native hand-off per step for all
+ *   slots instead of one per slot. A slot's logits live until the next decode of the context, so a
+ *   batch is only dispatched when every slot has sampled from the previous one.
+ */
+import { performance } from "node:perf_hooks";
+
+/** The addon calls a decoder needs (node-llama-cpp's AddonContext). */
+export interface DecodeContext {
+  initBatch(size: number): void;
+  addToBatch(sequenceId: number, firstTokenPos: number, tokens: Uint32Array, logitIndexes: Uint32Array): ArrayLike<number>;
+  decodeBatch(): Promise<void>;
+  setThreads(threads: number): void;
+}
+
+/** The engine's say on threads: asked before every decode, told how long a generation step took. */
+export interface DecodeThreads {
+  /** `steps` = sequences advanced by one token in this decode (0 for a decode with prompt tokens). */
+  acquire(steps: number): { threads: number; done(ms: number): void };
+}
+
+export interface SlotDecoder {
+  /** Decodes `tokens` of sequence `seq` from position `pos`; resolves with the logit index of the last token, or -1. */
+  decode(seq: number, pos: number, tokens: readonly number[], wantLogits: boolean): Promise<number>;
+  /** The sequence has sampled from (or no longer needs) the logits of its last decode. */
+  release(seq: number): void;
+  /** The sequence starts / stops generating (a batch waits for every generating sequence). */
+  enter(seq: number): void;
+  leave(seq: number): void;
+}
+
+function threadSetter(ctx: DecodeContext) {
+  let current = -1;
+  return (threads: number) => {
+    if (threads !== current) {
+      ctx.setThreads(threads);
+      current = threads;
+    }
+  };
+}
+
+/** One context per slot: decode right away, in chunks of at most `batchSize` tokens. */
+export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threads: DecodeThreads): SlotDecoder {
+  const setThreads = threadSetter(ctx);
+  return {
+    async decode(seq, pos, tokens, wantLogits) {
+      let index = -1;
+      for (let start = 0; start < tokens.length; start += batchSize) {
+        const chunk = tokens.slice(start, start + batchSize);
+        const last = start + batchSize >= tokens.length;
+        const lease = threads.acquire(chunk.length === 1 ? 1 : 0);
+        setThreads(lease.threads);
+        ctx.initBatch(chunk.length);
+        const indexes = ctx.addToBatch(seq, pos + start, Uint32Array.from(chunk), last && wantLogits ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
+        const t0 = performance.now();
+        await ctx.decodeBatch();
+        if (chunk.length === 1) lease.done(performance.now() - t0);
+        if (last && wantLogits) index = indexes[0] ?? -1;
+      }
+      return index;
+    },
+    release: () => undefined,
+    enter: () => undefined,
+    leave: () => undefined,
+  };
+}
+
+interface Pending {
+  seq: number;
+  pos: number;
+  tokens: readonly number[];
+  /** Tokens already decoded (a long prompt spans several batches). */
+  done: number;
+  wantLogits: boolean;
+  resolve(index: number): void;
+  reject(err: unknown): void;
+}
+
+/** All slots as sequences of one context, decoded together. */
+export function createBatchScheduler(ctx: DecodeContext, batchSize: number, threads: DecodeThreads): SlotDecoder {
+  const setThreads = threadSetter(ctx);
+  const generating = new Set<number>();
+  /** Sequences whose logits from the last decode are not sampled yet. */
+  const holding = new Set<number>();
+  const queue: Pending[] = [];
+  let running = false;
+  let fallbackScheduled = false;
+
+  const dispatch = async () => {
+    running = true;
+    const items: Array<{ p: Pending; count: number; last: boolean }> = [];
+    let room = batchSize;
+    for (const p of queue) {
+      if (room === 0) break;
+      const count = Math.min(room, p.tokens.length - p.done);
+      items.push({ p, count, last: p.done + count === p.tokens.length });
+      room -= count;
+    }
+    const total = batchSize - room;
+    const steps = items.every((i) => i.count === 1 && i.p.tokens.length === 1) ? items.length : 0;
+    const lease = threads.acquire(steps);
+    try {
+      setThreads(lease.threads);
+      ctx.initBatch(total);
+      const indexes = items.map(({ p, count, last }) => {
+        const chunk = p.tokens.slice(p.done, p.done + count);
+        const logits = last && p.wantLogits ? Uint32Array.of(count - 1) : new Uint32Array(0);
+        return ctx.addToBatch(p.seq, p.pos + p.done, Uint32Array.from(chunk), logits);
+      });
+      const t0 = performance.now();
+      await ctx.decodeBatch();
+      if (steps > 0) lease.done(performance.now() - t0);
+      items.forEach(({ p, count, last }, k) => {
+        p.done += count;
+        if (!last) return;
+        queue.splice(queue.indexOf(p), 1);
+        if (p.wantLogits) holding.add(p.seq);
+        p.resolve(p.wantLogits ? (indexes[k]?.[0] ?? -1) : -1);
+      });
+    } catch (err) {
+      // A failed decode fails every request in it (each slot then clears its own sequence).
+      for (const { p } of items) {
+        const i = queue.indexOf(p);
+        if (i !== -1) queue.splice(i, 1);
+        p.reject(err);
+      }
+    } finally {
+      running = false;
+      maybeDispatch(false);
+    }
+  };
+
+  /** Dispatch when nobody still needs the last logits and every generating sequence is queued (or a tick passed). */
+  const maybeDispatch = (tickPassed: boolean) => {
+    if (running || queue.length === 0 || holding.size > 0) return;
+    const queued = new Set(queue.map((p) => p.seq));
+    const all = [...generating].every((s) => queued.has(s));
+    if (all || tickPassed) {
+      void dispatch();
+      return;
+    }
+    if (!fallbackScheduled) {
+      fallbackScheduled = true;
+      setImmediate(() => {
+        fallbackScheduled = false;
+        maybeDispatch(true);
+      });
+    }
+  };
+
+  return {
+    decode(seq, pos, tokens, wantLogits) {
+      holding.delete(seq);
+      if (tokens.length === 0) return Promise.resolve(-1);
+      return new Promise<number>((resolve, reject) => {
+        queue.push({ seq, pos, tokens, done: 0, wantLogits, resolve, reject });
+        maybeDispatch(false);
+      });
+    },
+    release(seq) {
+      if (holding.delete(seq)) maybeDispatch(false);
+    },
+    enter(seq) {
+      generating.add(seq);
+    },
+    leave(seq) {
+      generating.delete(seq);
+      holding.delete(seq);
+      maybeDispatch(false);
+    },
+  };
+}

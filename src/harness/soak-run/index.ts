@@ -1,0 +1,21 @@
+/** Soak runs (`gauntlet soak`): orchestration over src/harness/soak's statistics and journal. */
+export { formatDuration, parseDuration, parseRate } from "./duration.js";
+export type { SoakEntry, WindowPayload, MetaStart, MetaLifetime, SoakTarget, GateDef } from "./entries.js";
+export { isSoakMetric, parseSoakGate, SOAK_FAMILIES, SOAK_SCALARS } from "./metric-names.js";
+export type { SoakProfile, WorkloadMix, VerdictOptions } from "./profile-types.js";
+export { loadSoakProfiles, resolveProfile, validateSoakProfiles, PROFILES_FILE } from "./profiles.js";
+export { createSoakProgress, silentSoakProgress } from "./progress.js";
+export type { SoakProgress } from "./progress.js";
+export { createSoakJournalSource, rebuildSoakReport, SoakJournalError } from "./rebuild.js";
+export type { RebuiltReport } from "./rebuild.js";
+export { runSegment } from "./run-loop.js";
+export type { LoopDeps, SegmentPlan, SegmentResult, ServerMemoryReading } from "./run-loop.js";
+export { runSoak, SoakUsageError } from "./run-soak.js";
+export type { NewSoak, ResumeSoak, RunSoakOptions, SoakOutcome } from "./run-soak.js";
+export { JOURNAL_FILE, VERDICT_FILE, openSession } from "./session.js";
+export { loadGateSoakProfile, runShortSoak, shortSoakStage } from "./short-soak.js";
+export type { ShortSoakOptions, SharedServer } from "./short-soak.js";
+export { SOAK_HELP, parseSoakArgs } from "./soak-args.js";
+export { CANARY_SCENARIO, SOAK_SCENARIO, buildSoakReport } from "./soak-report.js";
+export { computeVerdict, MIN_LIFETIME_SHARE } from "./verdict.js";
+export type { FitLine, LifetimeMemory, SoakVerdict } from "./verdict.js";

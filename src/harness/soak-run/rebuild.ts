@@ -1,0 +1,68 @@
+/**
+ * `gauntlet report <run-dir>` for soak runs: rebuilds the report from journal.jsonl (a run that was
+ * interrupted or crashed has its windows there even when its last report rewrite never happened).
+ * A torn last line is skipped and counted in the report's notes. Writes report.json and
+ * soak-verdict.json atomically; the report command renders the other files from the result.
+ */
+import { join } from "node:path";
+import type { RunReport } from "../report/types.js";
+import { nodeSoakFs, readJournal, writeFileAtomic } from "../soak/index.js";
+import type { JournalReadResult, SoakFs } from "../soak/index.js";
+import { toReportJson } from "../report/index.js";
+import { buildSoakReport } from "./soak-report.js";
+import { JOURNAL_FILE, VERDICT_FILE, foldJournal, journalNotes, sidecar } from "./session.js";
+import { computeVerdict } from "./verdict.js";
+
+export interface RebuiltReport {
+  report: RunReport;
+  journal: { entries: number; tornLines: number; badLines: number };
+}
+
+export class SoakJournalError extends Error {}
+
+async function exists(fs: SoakFs, path: string): Promise<boolean> {
+  try {
+    await fs.readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function rebuildSoakReport(runDir: string, options: { fs?: SoakFs } = {}): Promise<RebuiltReport> {
+  const fs = options.fs ?? nodeSoakFs;
+  const path = join(runDir, JOURNAL_FILE);
+  let read: JournalReadResult;
+  try {
+    read = await readJournal(path, { fs });
+  } catch (err) {
+    throw new SoakJournalError(`${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  const folded = foldJournal(read);
+  if (!folded) throw new SoakJournalError(`${path} has no start entry: not a soak journal, or its first line is damaged`);
+  const snapshot = folded.state.snapshot();
+  const verdict = computeVerdict(snapshot);
+  const report = buildSoakReport(snapshot, verdict, { notes: [...journalNotes(read), `report rebuilt from ${JOURNAL_FILE} (${read.entries.length} entries)`] });
+  await writeFileAtomic(join(runDir, "report.json"), toReportJson(report), { fs });
+  await writeFileAtomic(join(runDir, VERDICT_FILE), sidecar(verdict), { fs });
+  return { report, journal: { entries: read.entries.length, tornLines: read.tornLines, badLines: read.badChecksumLines } };
+}
+
+/**
+ * A report source for src/cli/report.ts: the report rebuilt from journal.jsonl when `dir` holds one,
+ * else null (the next source applies). A journal that cannot be rebuilt throws `wrapError(reason)`
+ * (the report command's own error class, so it becomes a usage message and exit 2).
+ */
+export function createSoakJournalSource(wrapError: (message: string) => Error = (m) => new SoakJournalError(m)) {
+  return {
+    name: JOURNAL_FILE,
+    async load(dir: string): Promise<RunReport | null> {
+      if (!(await exists(nodeSoakFs, join(dir, JOURNAL_FILE)))) return null;
+      try {
+        return (await rebuildSoakReport(dir)).report;
+      } catch (err) {
+        throw err instanceof SoakJournalError ? wrapError(err.message) : err;
+      }
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import { describe, expect, test } from "vitest";
+import { validateReport } from "../../src/harness/report/index.js";
+import type { EnvironmentInfo } from "../../src/harness/report/index.js";
+import type { WindowPayload } from "../../src/harness/soak-run/entries.js";
+import { gateDefs, metaLifetime, metaStart } from "../../src/harness/soak-run/meta.js";
+import { BUILTIN_PROFILE } from "../../src/harness/soak-run/profile-types.js";
+import type { SoakProfile } from "../../src/harness/soak-run/profile-types.js";
+import { runSegment } from "../../src/harness/soak-run/run-loop.js";
+import { createFakeClock, createSimulatedServer } from "../../src/harness/soak-run/simulated.js";
+import type { SimulatedServerOptions } from "../../src/harness/soak-run/simulated.js";
+import { buildSoakReport } from "../../src/harness/soak-run/soak-report.js";
+import { createSoakState } from "../../src/harness/soak-run/state.js";
+import { computeVerdict } from "../../src/harness/soak-run/verdict.js";
+
+const ENV: EnvironmentInfo = { node: "v20", platform: "linux", arch: "x64", cpuModel: "cpu", cores: 2, totalMemoryBytes: 1, os: "Linux", gitCommit: null, model: null, config: {} };
+const GATES = { "memory-growth": "memory_growth_pct < 20 || memory_growth_pct_low <= 0", "failure-rate": "failure_rate < 0.05", "latency-stability": "latency_max_consecutive_bad <= 2", canary: "canary_changed == 0" };
+
+function profile(over: Partial<SoakProfile> = {}): SoakProfile {
+  return { ...BUILTIN_PROFILE, windowMs: 5000, ratePerSecond: 10, concurrency: 4, memoryIntervalMs: 500, durationMs: 60_000, gates: GATES, ...over };
+}
+
+async function simulate(p: SoakProfile, server: SimulatedServerOptions, plannedMs = p.durationMs!) {
+  const clock = createFakeClock(1000);
+  const sim = createSimulatedServer(server);
+  const start = metaStart({ name: "t", startedAt: new Date("2025-01-01T00:00:00Z"), toolVersion: "0.1.0", plannedDurationMs: plannedMs, profile: p, target: { kind: "bundled", args: [], env: {} }, gates: gateDefs(p, []), environment: ENV });
+  const state = createSoakState(start);
+  state.add(metaLifetime(1, 0, new Date("2025-01-01T00:00:00Z"), "start", { pid: 1, command: null, model: null, memory: "rss+heap+external", memoryNote: "simulated" }));
+  const windows: WindowPayload[] = [];
+  const result = await runSegment(
+    { profile: p, model: null, lifetime: 1, startRunMs: 0, endRunMs: plannedMs, firstWindowIndex: 0, firstRequestIndex: 0, canaryReference: null },
+    { clock, send: sim.send, readMemory: sim.readMemory, wallClock: () => new Date("2025-01-01T00:01:00Z"), onWindow: async (w) => { windows.push(w); state.add(w); } },
+  );
+  state.add({ type: "end", atMs: result.endRunMs, at: "2025-01-01T00:01:00.000Z" });
+  const snap = state.snapshot();
+  const verdict = computeVerdict(snap);
+  return { result, windows, snap, verdict, report: buildSoakReport(snap, verdict), sim };
+}
+
+describe("soak-run loop, state and verdict (simulated server, fake clock)", () => {
+  test("runs the planned duration in windows at the planned rate, one canary per window", async () => {
+    const { result, windows, snap, sim } = await simulate(profile(), { seed: 1, noiseBytes: 200_000 });
+    expect(result.interrupted).toBe(false);
+    expect(windows.length).toBe(12);
+    expect(windows.map((w) => w.record.index)).toEqual([...Array(12).keys()]);
+    expect(snap.requests.total).toBeGreaterThanOrEqual(595);
+    expect(snap.requests.total).toBeLessThanOrEqual(601);
+    expect(snap.canary.total).toBe(12);
+    expect(sim.requests()).toBe(snap.requests.total + snap.canary.total);
+    for (const w of windows) expect(w.memory.length).toBeGreaterThanOrEqual(9);
+    expect(snap.hist.repeat.count).toBeGreaterThan(100);
+    expect(snap.hist.fresh.count + snap.hist.repeat.count).toBe(snap.requests.ok);
+  });
+
+  test("a clean simulated server is green and its report is valid", async () => {
+    const { verdict, report } = await simulate(profile(), { seed: 2, noiseBytes: 300_000, warmupBytes: 20e6, warmupRequests: 60 });
+    expect(verdict.invalid).toEqual([]);
+    expect(verdict.memory.decisive?.verdict.verdict).toBe("pass");
+    expect(report.verdict).toBe("pass");
+    expect(validateReport(report)).toEqual([]);
+    expect(report.series?.markers?.some((m) => m.label.startsWith("warm-up end"))).toBe(true);
+    expect(report.series?.markers?.some((m) => m.label.startsWith("fit:"))).toBe(true);
+    expect(report.scenarios.map((s) => s.name)).toEqual(["soak", "soak-canary"]);
+    expect(report.scenarios[1]!.latencyMs.count).toBe(12);
+  });
+
+  test("a leaking simulated server is red on the memory gate, with the slope's interval above zero", async () => {
+    const { verdict, report } = await simulate(profile(), { seed: 3, noiseBytes: 300_000, leakBytesPerRequest: 512 * 1024 });
+    expect(verdict.memory.decisive?.verdict.verdict).toBe("fail");
+    expect(verdict.metrics.memory_growth_pct_low!).toBeGreaterThan(0);
+    expect(report.verdict).toBe("fail");
+    expect(report.gates.find((g) => g.id === "soak/memory-growth")?.verdict).toBe("fail");
+    expect(report.gates.find((g) => g.id === "soak/failure-rate")?.verdict).toBe("pass");
+  });
+
+  test("a changed canary answer and failures over 5% turn their gates red", async () => {
+    const { report, snap } = await simulate(profile(), { seed: 4, failEvery: 10, canaryAnswer: (n) => (n < 6 ? "2, 3, 5, 7, 11" : "2, 3, 5, 7, 13") });
+    expect(snap.canary.changed).toBe(6);
+    expect(snap.canary.firstChange?.text).toBe("2, 3, 5, 7, 13");
+    const gate = (id: string) => report.gates.find((g) => g.id === id)?.verdict;
+    expect(gate("soak/canary")).toBe("fail");
+    expect(gate("soak/failure-rate")).toBe("fail");
+    expect(report.scenarios[1]!.requests.wrongAnswers).toBe(6);
+  });
+
+  test("latency windows are judged per prompt-size class: a 20x slower long prompt is not instability, a detached tail is", async () => {
+    const sized = await simulate(profile(), { seed: 8, promptCost: true });
+    expect(sized.snap.hist.fresh.percentile(95)! / sized.snap.hist.fresh.percentile(50)!).toBeGreaterThan(2);
+    expect(sized.verdict.latency.judged).toBeGreaterThanOrEqual(6);
+    expect(sized.verdict.metrics.latency_max_consecutive_bad).toBe(0);
+    expect(sized.report.gates.find((g) => g.id === "soak/latency-stability")?.verdict).toBe("pass");
+    const tail = await simulate(profile(), { seed: 9, promptCost: true, slowShare: 0.12 });
+    expect(tail.verdict.metrics.latency_max_consecutive_bad!).toBeGreaterThan(2);
+    expect(tail.report.gates.find((g) => g.id === "soak/latency-stability")?.verdict).toBe("fail");
+  });
+
+  test("a run too short to fill a latency window is INVALID, not red, when a gate judges latency stability", async () => {
+    const { verdict, report } = await simulate(profile({ ratePerSecond: 2, durationMs: 40_000 }), { seed: 10 });
+    expect(verdict.latency.judged).toBe(0);
+    expect(verdict.invalid.join("\n")).toMatch(/no latency window after warm-up held 20 fresh requests/);
+    expect(report.verdict).toBe("invalid");
+  });
+
+  test("with RSS only (no heap/external from the server) the verdict uses RSS and says so", async () => {
+    const { verdict, snap } = await simulate(profile(), { seed: 5, externalBytes: null, noiseBytes: 100_000 });
+    expect(snap.memory.withExternal).toBe(0);
+    expect(verdict.memory.decisive?.measure).toBe("rss");
+    expect(verdict.notes.join("\n")).toMatch(/RSS only/);
+  });
+
+  test("a run that has not reached its end is INVALID (incomplete), whatever the gates say", async () => {
+    const p = profile();
+    const { snap } = await simulate(p, { seed: 6 }, 60_000);
+    const open = { ...snap, ended: null };
+    const v = computeVerdict(open);
+    expect(v.invalid.join("\n")).toMatch(/incomplete.*--resume/);
+    expect(buildSoakReport(open, v).verdict).toBe("invalid");
+  });
+
+  test("an abort stops the segment, flushes the partial window and reports it interrupted", async () => {
+    const clock = createFakeClock();
+    const sim = createSimulatedServer({ seed: 7 });
+    const ac = new AbortController();
+    const windows: WindowPayload[] = [];
+    const p = profile();
+    const r = await runSegment(
+      { profile: p, model: null, lifetime: 1, startRunMs: 0, endRunMs: 60_000, firstWindowIndex: 0, firstRequestIndex: 0, canaryReference: null },
+      { clock, send: sim.send, readMemory: sim.readMemory, onWindow: async (w) => { windows.push(w); if (windows.length === 3) clock.advance(1200); if (clock.now() > 17_000) ac.abort(); }, signal: ac.signal },
+    );
+    expect(r.interrupted).toBe(true);
+    expect(windows.length).toBeGreaterThanOrEqual(4);
+    expect(windows.length).toBeLessThan(12);
+    expect(windows.at(-1)!.partial).toBe(true);
+  });
+});
