@@ -34,7 +34,9 @@ const TARGET_RATIO = 1.1;
 const model = await ensureEmbeddedModel(join(tmpdir(), "gauntlet-test-models"), preset);
 const engine = await createLlamaEngine({ modelPath: model.path, modelId: embeddedModelId(preset), slots: 1, threads: 1, contextSize: 2048, gpu: false });
 const engineBuild = engine.info().build;
-const config = defaultConfig({ port: 0 });
+// No response cache: the engine path has none, and a second run would otherwise answer the HTTP paths from
+// the first run's cache (./.gauntlet-cache) and report a meaningless ratio below 1.
+const config = defaultConfig({ port: 0, cache: { enabled: false } });
 const app = await buildServer({ settings: config, engine, ownsEngine: false });
 await app.listen({ host: "127.0.0.1", port: 0 });
 const addr = app.server.address();

@@ -61,6 +61,7 @@ export type OptionDef = IntDef | BoolDef | ChoiceDef | StringDef | PathDef;
 
 const MS_HOUR = 3_600_000;
 const GIB_16 = 17_179_869_184;
+const TIB = 1_099_511_627_776;
 
 export const OPTIONS = {
   host: { kind: "string", flag: "host", env: "HOST", group: "server", default: "127.0.0.1", placeholder: "<host>", description: "Address to listen on (0.0.0.0 listens on every interface)." },
@@ -74,23 +75,26 @@ export const OPTIONS = {
   threads: { kind: "int", flag: "threads", env: "THREADS", group: "engine", default: 1, min: 1, max: 256, description: "CPU threads per generation; the prebuilt engine is fastest at 1." },
   contextSize: { kind: "int", flag: "context-size", env: "CONTEXT_SIZE", group: "engine", default: 2048, min: 128, max: 131_072, description: "Context window in tokens for each slot (prompt plus completion)." },
   gpu: { kind: "choice", flag: "gpu", env: "GPU", group: "engine", default: "false", choices: ["false", "auto", "cuda", "vulkan", "metal"], description: "GPU backend; false runs on the CPU only." },
-  queueMax: { kind: "int", flag: "queue", env: "QUEUE_MAX", group: "limits", default: 64, min: 0, max: 10_000, description: "Requests that may wait for a free slot before new ones get 429; 0 = no waiting." },
+  queueMax: { kind: "int", flag: "queue", env: "QUEUE_MAX", group: "limits", default: 64, min: 0, max: 10_000, description: "Requests that may wait for a free slot before new ones get 503 with Retry-After; 0 = no waiting." },
   timeoutMs: { kind: "int", flag: "timeout-ms", env: "REQUEST_TIMEOUT_MS", group: "limits", default: 60_000, min: 100, max: MS_HOUR, description: "Longest a request may take, queueing included." },
   bodyLimitBytes: { kind: "int", flag: "body-limit", env: "BODY_LIMIT_BYTES", group: "limits", default: 1_048_576, min: 1024, max: 67_108_864, description: "Largest request body in bytes." },
   maxTokensLimit: { kind: "int", flag: "max-tokens-limit", env: "MAX_TOKENS_LIMIT", group: "limits", default: 4096, min: 1, max: 131_072, description: "The largest max_tokens a request may ask for." },
   logLevel: { kind: "choice", flag: "log-level", env: "LOG_LEVEL", group: "logging", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], description: "Least severe log level written." },
   cacheEnabled: { kind: "bool", flag: "cache", env: "CACHE_ENABLED", group: "cache", default: true, description: "Cache responses to identical deterministic requests." },
   cacheMaxBytes: { kind: "int", flag: "cache-max-bytes", env: "CACHE_MAX_BYTES", group: "cache", default: 67_108_864, min: 0, max: GIB_16, description: "Memory the response cache may use, in bytes." },
-  cacheQuarantineMaxBytes: { kind: "int", flag: "cache-quarantine-max-bytes", env: "CACHE_QUARANTINE_MAX_BYTES", group: "cache", default: 16_777_216, min: 0, max: GIB_16, description: "Memory for cache entries held back after failing a check, in bytes." },
-  breakerEnabled: { kind: "bool", flag: "breaker", env: "BREAKER_ENABLED", group: "breaker", default: true, description: "Stop sending work to a failing engine until it recovers." },
-  breakerFailures: { kind: "int", flag: "breaker-failures", env: "BREAKER_FAILURE_THRESHOLD", group: "breaker", default: 5, min: 1, max: 1000, description: "Consecutive failures that open the breaker." },
-  breakerSuccesses: { kind: "int", flag: "breaker-successes", env: "BREAKER_SUCCESS_THRESHOLD", group: "breaker", default: 10, min: 1, max: 1000, description: "Successes in a row that close it again." },
-  breakerCooldownMs: { kind: "int", flag: "breaker-cooldown-ms", env: "BREAKER_COOLDOWN_MS", group: "breaker", default: 30_000, min: 100, max: MS_HOUR, description: "How long the breaker stays open before it lets a trial request through." },
-  memoryClearPct: { kind: "int", flag: "memory-clear-pct", env: "MEMORY_CLEAR_PCT", group: "memory", default: 90, min: 1, max: 100, description: "Memory use (percent) at which caches are cleared." },
+  cacheDiskMaxBytes: { kind: "int", flag: "cache-disk-max-bytes", env: "CACHE_DISK_MAX_BYTES", group: "cache", default: 268_435_456, min: 65_536, max: TIB, description: "Disk space the response cache's records may use, in bytes; past it the least recently used are deleted." },
+  cacheQuarantineMaxBytes: { kind: "int", flag: "cache-quarantine-max-bytes", env: "CACHE_QUARANTINE_MAX_BYTES", group: "cache", default: 16_777_216, min: 0, max: GIB_16, description: "Disk space for cache records that failed a check, kept for inspection (oldest deleted first), in bytes." },
+  cacheIoTimeoutMs: { kind: "int", flag: "cache-io-timeout-ms", env: "CACHE_IO_TIMEOUT_MS", group: "cache", default: 1000, min: 10, max: 60_000, description: "Longest a response-cache disk read or write may take; past it the request goes on without the disk and it counts as a cache error." },
+  breakerEnabled: { kind: "bool", flag: "breaker", env: "BREAKER_ENABLED", group: "breaker", default: true, description: "Stop using the response cache's disk after repeated cache errors, until trial operations succeed again." },
+  breakerFailures: { kind: "int", flag: "breaker-failures", env: "BREAKER_FAILURE_THRESHOLD", group: "breaker", default: 5, min: 1, max: 1000, description: "Consecutive cache errors that open the breaker." },
+  breakerSuccesses: { kind: "int", flag: "breaker-successes", env: "BREAKER_SUCCESS_THRESHOLD", group: "breaker", default: 10, min: 1, max: 1000, description: "Successful trial cache operations in a row that close it again." },
+  breakerCooldownMs: { kind: "int", flag: "breaker-cooldown-ms", env: "BREAKER_COOLDOWN_MS", group: "breaker", default: 30_000, min: 100, max: MS_HOUR, description: "How long the breaker stays open before it lets a trial cache operation through." },
+  memoryClearPct: { kind: "int", flag: "memory-clear-pct", env: "MEMORY_CLEAR_PCT", group: "memory", default: 90, min: 1, max: 100, description: "Memory use (percent of the cgroup or machine limit) at which the caches and prompt state are cleared." },
   memoryRejectPct: { kind: "int", flag: "memory-reject-pct", env: "MEMORY_REJECT_PCT", group: "memory", default: 95, min: 1, max: 100, description: "Memory use (percent) at which new requests get 503; must be above --memory-clear-pct." },
   memoryCheckMs: { kind: "int", flag: "memory-check-ms", env: "MEMORY_CHECK_MS", group: "memory", default: 1000, min: 100, max: 60_000, description: "How often memory use is checked." },
-  retries: { kind: "int", flag: "retries", env: "ENGINE_RETRIES", group: "retry", default: 3, min: 0, max: 10, description: "Times a failed engine call is retried before the request fails." },
+  retries: { kind: "int", flag: "retries", env: "ENGINE_RETRIES", group: "retry", default: 3, min: 0, max: 10, description: "Times a transient engine failure (a failed native decode, no free KV slot) is retried before the request fails; never once text was sent." },
   retryBaseMs: { kind: "int", flag: "retry-base-ms", env: "ENGINE_RETRY_BASE_MS", group: "retry", default: 100, min: 1, max: 60_000, description: "First retry delay; it doubles on each further retry." },
+  retryJitterPct: { kind: "int", flag: "retry-jitter-pct", env: "ENGINE_RETRY_JITTER_PCT", group: "retry", default: 20, min: 0, max: 100, description: "Random spread of each retry delay, in percent either way (0 = exact delays)." },
 } as const satisfies Record<string, OptionDef>;
 
 export type OptionId = keyof typeof OPTIONS;

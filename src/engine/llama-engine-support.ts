@@ -30,9 +30,29 @@ export function createLogCollector(onLog: ((level: "warn" | "error", message: st
   };
 }
 
+const REASON = /error|fail|invalid|unknown|not within|missing|corrupt|unsupported|cannot/i;
+/** llama.cpp's closing line, which names no reason: used only when nothing better was logged. */
+const GENERIC = /^\s*(?:[a-z_]+:\s*)*failed to load model\s*$/i;
+
+/** The C function names and "error loading model:" layers llama.cpp puts in front of the reason. */
+function stripPrefixes(line: string): string {
+  let s = line.trim();
+  for (let prev = ""; prev !== s; ) {
+    prev = s;
+    s = s.replace(/^[a-z_][a-z0-9_]*:\s+/i, "").replace(/^error loading model(?: [a-z ]+)?:\s+/i, "");
+  }
+  return s;
+}
+
+/**
+ * The reason a model failed to load, from the engine's log lines: its thrown message only says "Failed to
+ * load model"; the last specific line (e.g. "unknown model architecture: 'llamb'") is what the user needs.
+ */
 export function explainLoadFailure(lines: string[]): string {
-  const reason = [...lines].reverse().find((l) => /error|fail|invalid|unknown|not within|missing/i.test(l));
-  return `the model file could not be loaded: ${sanitizeMessage(reason ?? "the engine gave no reason")}`;
+  const candidates = lines.filter((l) => REASON.test(l));
+  const specific = [...candidates].reverse().find((l) => !GENERIC.test(l));
+  const reason = specific ?? candidates.at(-1);
+  return `the model file could not be loaded: ${sanitizeMessage(reason === undefined ? "the engine gave no reason" : stripPrefixes(reason))}`;
 }
 
 /** detokenize() that answers a repeated call with the same arrays from memory (the decoder asks twice). */

@@ -32,6 +32,8 @@ export interface InferenceRequest {
   signal: AbortSignal;
   /** Told, before any text, whether the answer comes from the cache (sets X-Cache-Hit). */
   onCacheStatus?: (hit: boolean) => void;
+  /** Told when a generation slot starts the request (the end of its queue time). */
+  onSlot?: () => void;
 }
 
 export interface InferenceService {
@@ -45,8 +47,10 @@ export interface InferenceOptions {
   now?: () => number;
   /** Gap in ms between two consecutive generated chunks of one response (inter-token latency). */
   onInterToken?: (ms: number) => void;
+  /** Aborted when the server's shutdown bound runs out: requests still queued or generating get 503 shutting_down. */
+  shutdownSignal?: AbortSignal;
   /** Debug lines (slot, timings, token counts; never text). Request ids come from the log context. */
-  log?: { debug(obj: object, msg: string): void };
+  log?: { debug(obj: object, msg: string): void; warn?(obj: object, msg: string): void };
 }
 
 export class ClientAbortError extends Error {
@@ -60,29 +64,38 @@ export function createInferenceService(opts: InferenceOptions): InferenceService
     async run(req, onChunk) {
       const start = now();
       const timeout = AbortSignal.timeout(opts.timeoutMs);
-      const signal = AbortSignal.any([req.signal, timeout]);
+      const shutdown = opts.shutdownSignal;
+      const signal = AbortSignal.any(shutdown ? [req.signal, timeout, shutdown] : [req.signal, timeout]);
       const timeoutError = () =>
         new ApiError("request_timeout", `the request took longer than the server's limit of ${opts.timeoutMs} ms; ask for fewer tokens or retry`);
+      const shutdownError = () => new ApiError("shutting_down", "the server is shutting down and stopped this request; retry on another instance");
 
       let lease;
       try {
         lease = await opts.pool.acquire({
           signal,
-          choose: opts.engine.chooseSlot ? (free) => opts.engine.chooseSlot!(free, req.messages) : undefined,
+          choose: opts.engine.chooseSlot ? (free) => opts.engine.chooseSlot!(free, req.messages, req.sessionId) : undefined,
         });
       } catch (err) {
+        if (shutdown?.aborted && !req.signal.aborted) throw shutdownError();
         if (timeout.aborted && !req.signal.aborted) throw timeoutError();
         if (req.signal.aborted) throw new ClientAbortError("the client went away while queued");
         throw err;
       }
+      req.onSlot?.();
 
       let ttftAt: number | null = null;
       let lastChunkAt: number | null = null;
+      // Set when this request stops waiting for the engine (timeout or client gone): later chunks of an engine
+      // that is slow to stop go nowhere.
+      let gaveUp = false;
       opts.log?.debug({ slot: lease.slot, queueMs: lease.queuedMs }, "generation started");
+      let generation: Promise<GenerateResult>;
       try {
-        const result = await opts.engine.generate(
+        generation = opts.engine.generate(
           { messages: req.messages, params: req.params, signal, sessionId: req.sessionId, slot: lease.slot },
           (chunk) => {
+            if (gaveUp) return;
             const t = now();
             if (ttftAt === null) ttftAt = t;
             if (lastChunkAt !== null) opts.onInterToken?.(t - lastChunkAt);
@@ -90,6 +103,28 @@ export function createInferenceService(opts: InferenceOptions): InferenceService
             onChunk?.(chunk);
           },
         );
+      } catch (err) {
+        generation = Promise.reject(err);
+      }
+      try {
+        const result = await untilAborted(generation, signal);
+        if (result === ABANDONED) {
+          // The slot is free only once the engine has really returned: an engine stuck in a call that ignores
+          // its signal keeps its slot (it cannot run two generations at once), but never keeps the client.
+          gaveUp = true;
+          const abandonedAt = now();
+          const slot = lease.slot;
+          const held = lease;
+          void generation.then(noop, noop).then(() => {
+            held.release();
+            const stuckMs = now() - abandonedAt;
+            if (stuckMs > STUCK_WARN_MS) opts.log?.warn?.({ slot, stuckMs: Math.round(stuckMs) }, "the engine returned long after its request was abandoned; the slot is free again");
+          });
+          if (shutdown?.aborted && !req.signal.aborted) throw shutdownError();
+          if (timeout.aborted && !req.signal.aborted) throw timeoutError();
+          throw new ClientAbortError("the client went away during generation");
+        }
+        if (result.aborted && shutdown?.aborted && !req.signal.aborted) throw shutdownError();
         if (result.aborted && timeout.aborted && !req.signal.aborted) throw timeoutError();
         if (result.aborted && req.signal.aborted) throw new ClientAbortError("the client went away during generation");
         const end = now();
@@ -117,8 +152,35 @@ export function createInferenceService(opts: InferenceOptions): InferenceService
         }
         throw err;
       } finally {
-        lease.release();
+        if (!gaveUp) lease.release();
       }
     },
   };
+}
+
+const noop = () => undefined;
+const ABANDONED = Symbol("abandoned");
+/** How long past an abort the engine may take to return before its late return is logged. */
+const STUCK_WARN_MS = 1000;
+
+/**
+ * The generation's result, or ABANDONED as soon as `signal` aborts, whether or not the engine has returned.
+ * An engine that honours the signal returns within a token anyway; one that does not no longer holds the client.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | typeof ABANDONED> {
+  if (signal.aborted) return work.then((v) => v, () => ABANDONED);
+  return new Promise<T | typeof ABANDONED>((resolve, reject) => {
+    const onAbort = () => resolve(ABANDONED);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }

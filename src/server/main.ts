@@ -16,6 +16,9 @@ import { ModelLoadError } from "../errors.js";
 import { readChaosSwitches } from "../harness/chaos/serve-switches.js";
 import { buildServer } from "./app.js";
 
+/** How long past --shutdown-timeout-ms a stop may take (aborted generations, engine close) before exiting anyway. */
+const HARD_STOP_GRACE_MS = 10_000;
+
 export interface Io {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
@@ -60,7 +63,7 @@ export function engineFor(
 /** Runs the server until a signal stops it; resolves with the process exit code. */
 export async function runServe(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
   if (wantsHelp(argv)) {
-    io.stdout(`Usage: gauntlet serve [options]\n\nServes an OpenAI-compatible API on the embedded tiny model or a GGUF file.\n\n${renderHelp()}`);
+    io.stdout(renderHelp().replace("\n", "\n\nServes an OpenAI-compatible API on the embedded tiny model or a GGUF file.\n"));
     return 0;
   }
   const loaded = loadConfig({ env, argv });
@@ -138,11 +141,12 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
     { model: info.modelId, slots: info.slots, threads: info.threads, build: info.build, gpu: info.gpu, contextSize: info.contextSize, generationPath: info.generationPath, threadPlan: engineSetup.plan.summary },
     "model loaded",
   );
-  io.stdout(
+  // Human-readable lines go to stderr: stdout carries only the JSON log lines.
+  io.stderr(
     `gauntlet: serving ${info.modelId}${model.embedded ? " (embedded)" : ""} on http://${config.host}:${boundPort} ` +
       `with ${info.slots} slot(s) x ${info.threads} thread(s), ${info.build} engine build; Ctrl-C stops`,
   );
-  io.stdout(`gauntlet: engine: ${engineSetup.plan.summary}; ${info.generationPath ?? "evaluate"} generation path`);
+  io.stderr(`gauntlet: engine: ${engineSetup.plan.summary}; ${info.generationPath ?? "evaluate"} generation path`);
   if (info.build !== engineSetup.plan.build) {
     io.stderr(`warning: the ${engineSetup.plan.build} engine build was expected but the ${info.build} one loaded; the thread plan may not suit it`);
   }
@@ -156,10 +160,22 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
         return;
       }
       stopping = true;
-      io.stdout(`gauntlet: ${signal} received, finishing in-flight requests (up to ${config.shutdownTimeoutMs} ms)`);
+      io.stderr(`gauntlet: ${signal} received, finishing in-flight requests (up to ${config.shutdownTimeoutMs} ms)`);
+      // The server aborts what still runs at the bound; this is the last resort if the engine itself hangs on close.
+      const hardStop = setTimeout(() => {
+        io.stderr(`gauntlet: shutdown did not finish within ${config.shutdownTimeoutMs + HARD_STOP_GRACE_MS} ms (the engine did not close); exiting`);
+        resolve(1);
+      }, config.shutdownTimeoutMs + HARD_STOP_GRACE_MS);
+      hardStop.unref();
       app.close().then(
-        () => resolve(0),
-        () => resolve(1),
+        () => {
+          clearTimeout(hardStop);
+          resolve(0);
+        },
+        () => {
+          clearTimeout(hardStop);
+          resolve(1);
+        },
       );
     };
     process.on("SIGINT", stop);

@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { withChaos } from "../../src/engine/chaos-engine.js";
 import type { Engine } from "../../src/engine/types.js";
 import { parseExposition, sampleValue, sumSamples, type Sample } from "../../src/observability/exposition.js";
 import { METRIC_NAMES } from "../../src/observability/prom-metrics.js";
@@ -149,6 +152,68 @@ describe("GET /metrics", () => {
     }
   });
 
+  test("requests that time out or are aborted after their first token still count in the queue and TTFT histograms", async () => {
+    // The project's chaos engine over the real tiny engine: `[chaos:slow:MS]` sends each chunk MS ms after the last.
+    const slow = await startTestServer({ slots: 1, timeoutMs: 1500, retry: { maxRetries: 0 } }, { listen: true, engine: withChaos(engine, { mode: "tagged" }), server: { ownsEngine: false } });
+    try {
+      const before = await scrape(slow);
+      const timedOut = await streamChat(slow.url, { messages: userMessage("[chaos:slow:100] time me out"), max_tokens: 40, temperature: 0.7 });
+      expect(timedOut.chunks.length).toBeGreaterThan(1);
+      expect(timedOut.messages.some((m) => m.event === "error" && m.data.includes("request_timeout"))).toBe(true);
+      const plain = await fetch(`${slow.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: userMessage("[chaos:slow:100] time me out too"), max_tokens: 40, temperature: 0.7 }),
+      });
+      expect(plain.status).toBe(504);
+      const ac = new AbortController();
+      await streamChat(slow.url, { messages: userMessage("[chaos:slow:100] abort me"), max_tokens: 40, temperature: 0.7 }, { signal: ac.signal, onChunk: (c) => c.choices?.[0]?.delta?.content && ac.abort() }).catch(() => null);
+
+      const d = (x: Sample[], name: string, labels: Record<string, string> = {}) => sumSamples(x, name, labels) - sumSamples(before, name, labels);
+      const after = await waitFor(() => scrape(slow), (x) => d(x, "gauntlet_requests_total") === 3);
+      expect(d(after, "gauntlet_requests_total", { outcome: "timeout" })).toBe(2);
+      expect(d(after, "gauntlet_requests_total", { outcome: "aborted" })).toBe(1);
+      expect(d(after, "gauntlet_request_queue_time_seconds_count")).toBe(3);
+      expect(d(after, "gauntlet_time_to_first_token_seconds_count")).toBe(3);
+      // E2E and tokens stay success-only.
+      expect(d(after, "gauntlet_e2e_request_latency_seconds_count")).toBe(0);
+      expect(d(after, "gauntlet_generation_tokens_total")).toBe(0);
+      // The JSON window agrees: three TTFTs, no E2E.
+      const j = (await slow.app.inject({ method: "GET", url: "/v1/metrics?category=latency" })).json();
+      expect(j.latency.ttft.count).toBe(3);
+      expect(j.latency.e2e.count).toBe(0);
+    } finally {
+      await slow.app.close();
+    }
+  }, 60_000);
+
+  test("slot KV prefix reuse is counted in tokens, as the usage reports it", async () => {
+    const before = await scrape();
+    let reported = 0;
+    // Unseeded sampling is never answered from the response cache: the second request really reuses the slot's KV cache.
+    for (let i = 0; i < 2; i++) {
+      const r = (await chat({ messages: userMessage("the same conversation twice for KV reuse"), max_tokens: 3, temperature: 0.9 })).json();
+      reported += r.usage.prompt_tokens_details.cached_tokens;
+    }
+    expect(reported).toBeGreaterThan(0);
+    const after = await scrape();
+    expect(sumSamples(after, "gauntlet_prompt_tokens_cached_total") - sumSamples(before, "gauntlet_prompt_tokens_cached_total")).toBe(reported);
+  });
+
+  test("docs/metrics.md documents exactly the metric families a live server exposes, with their types", async () => {
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    const live = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const documented = documentedMetrics(readFileSync(join(process.cwd(), "docs", "metrics.md"), "utf8"));
+    expect(live.size).toBeGreaterThan(40);
+    const undocumented = [...live.keys()].filter((n) => !documented.has(n));
+    const missing = [...documented.keys()].filter((n) => !live.has(n));
+    expect(undocumented, "exposed but not in docs/metrics.md").toEqual([]);
+    expect(missing, "in docs/metrics.md but not exposed").toEqual([]);
+    const wrongType = [...live].filter(([n, type]) => documented.get(n) !== type).map(([n, type]) => `${n}: ${type} exposed, ${documented.get(n)} documented`);
+    expect(wrongType).toEqual([]);
+    for (const name of METRIC_NAMES) expect(live.has(name), name).toBe(true);
+  });
+
   test("other methods get 405 with an Allow header in the OpenAI error shape", async () => {
     for (const method of ["POST", "PUT", "DELETE", "PATCH"] as const) {
       const res = await s.app.inject({ method, url: "/metrics" });
@@ -158,3 +223,24 @@ describe("GET /metrics", () => {
     }
   });
 });
+
+/**
+ * The metric families docs/metrics.md lists: the first column of every table row in its
+ * `GET /metrics` section, typed by the table's heading (Histograms, Counters, Gauges) or, in the
+ * process metrics table, by its Type column.
+ */
+function documentedMetrics(md: string): Map<string, string> {
+  const section = md.slice(md.indexOf("## `GET /metrics`"), md.indexOf("## `GET /v1/metrics`"));
+  const out = new Map<string, string>();
+  let headingType: string | null = null;
+  for (const line of section.split("\n")) {
+    const heading = /^### (\w+)/.exec(line);
+    if (heading) headingType = ({ Histograms: "histogram", Counters: "counter", Gauges: "gauge" } as Record<string, string>)[heading[1]!] ?? null;
+    const row = /^\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\s*\|\s*([^|]*?)\s*\|/.exec(line);
+    if (!row) continue;
+    const type = headingType ?? row[2]!;
+    expect(out.has(row[1]!), `${row[1]} is documented twice`).toBe(false);
+    out.set(row[1]!, type);
+  }
+  return out;
+}

@@ -86,6 +86,21 @@ describe("gauntlet serve (child process)", () => {
     expect(cut.stderr).not.toContain(dir);
   }, 60_000);
 
+  test("a GGUF that passes the header check but that the engine refuses exits 2 with the engine's own reason", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gauntlet-cli-"));
+    const model = writeTinyModel({ preset: "tiny" });
+    // Same length, so every offset stays valid: only the architecture name changes.
+    const at = model.indexOf("general.architecture");
+    const value = model.indexOf("llama", at + "general.architecture".length);
+    model.write("llamb", value, "latin1");
+    writeFileSync(join(dir, "llamb.gguf"), model);
+    const res = await run(["serve", "--model", join(dir, "llamb.gguf"), "--port", String(await freePort())]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/unknown model architecture: 'llamb'/);
+    expect(res.stderr).not.toMatch(/: failed to load model/);
+    expect(res.stderr).not.toContain(dir);
+  }, 60_000);
+
   test("serves the embedded model and shuts down gracefully on SIGTERM, finishing the request in flight", async () => {
     const port = await freePort();
     const cacheDir = mkdtempSync(join(tmpdir(), "gauntlet-cli-cache-"));
@@ -95,6 +110,9 @@ describe("gauntlet serve (child process)", () => {
     });
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
+    // The human-readable status lines go to stderr (stdout carries only JSON log lines).
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     try {
       const base = `http://127.0.0.1:${port}`;
@@ -103,7 +121,8 @@ describe("gauntlet serve (child process)", () => {
         if (ok) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(stdout).toMatch(/serving gauntlet-tiny \(embedded\)/);
+      expect(stderr).toMatch(/serving gauntlet-tiny \(embedded\)/);
+      expect(stdout).not.toMatch(/serving gauntlet-tiny/);
       const inFlight = fetch(`${base}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -8,7 +8,8 @@ let s: TestServer;
 
 beforeAll(async () => {
   engine = await startTinyEngine({ slots: 1 });
-  s = await startTestServer({ slots: 1, queueMax: 0 }, { listen: true, engine });
+  // The response cache is off: an answer replayed from it would make every equality below hold trivially.
+  s = await startTestServer({ slots: 1, queueMax: 0, cache: { enabled: false } }, { listen: true, engine });
 });
 afterAll(async () => {
   await s?.app.close();
@@ -92,5 +93,43 @@ describe("per-request timeout", () => {
     const ok = await t.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { messages: userMessage("x"), max_tokens: 1 } });
     expect(ok.statusCode).toBe(200);
     await t.app.close();
+  });
+});
+
+describe("a bounded wait queue in front of the slots", () => {
+  test("waiters up to --queue are served in turn with right answers; the one past it gets 503 at once", async () => {
+    const q = await startTestServer({ slots: 1, queueMax: 2, cache: { enabled: false } }, { listen: true, engine, server: { ownsEngine: false } });
+    try {
+      const ask = (content: string, maxTokens: number) =>
+        fetch(`${q.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ messages: userMessage(content), max_tokens: maxTokens, temperature: 0 }),
+        });
+      const alone = async (content: string) => ((await (await ask(content, 8)).json()) as any).choices[0].message.content as string;
+      const expected = [await alone("queued one"), await alone("queued two")];
+
+      let first!: () => void;
+      const started = new Promise<void>((r) => (first = r));
+      const holder = streamChat(q.url, { messages: userMessage("hold the slot"), max_tokens: 1500, temperature: 0 }, { onChunk: () => first() });
+      await started;
+      const waiting = [ask("queued one", 8), ask("queued two", 8)];
+      const metrics = async () => ((await (await fetch(`${q.url}/v1/metrics?category=requests`)).json()) as any).requests;
+      const end = Date.now() + 5000;
+      while ((await metrics()).waiting < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      expect((await metrics()).waiting).toBe(2);
+
+      const refused = await ask("one too many", 8);
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as any).error.code).toBe("queue_full");
+
+      const answers = await Promise.all(waiting);
+      expect(answers.map((r) => r.status)).toEqual([200, 200]);
+      const texts = await Promise.all(answers.map(async (r) => ((await r.json()) as any).choices[0].message.content));
+      expect(texts).toEqual(expected);
+      expect((await holder).done).toBe(true);
+    } finally {
+      await q.app.close();
+    }
   });
 });

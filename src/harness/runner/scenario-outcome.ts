@@ -116,7 +116,10 @@ export function buildScenarioOutcome(i: OutcomeInput): ScenarioOutcome {
     // Every request occupies its connection, failed ones too: L = connections = throughput x mean latency.
     const total = acc.requests.total;
     const mean = i.reported?.meanMs ?? (total > 0 ? acc.elapsedTotalMs / total : null);
-    const rps = i.reported?.rps ?? (windowMs > 0 ? (total * 1000) / windowMs : null);
+    // Throughput always from the harness's own clock (first send to last answer): autocannon's
+    // requests.average is a mean over one-second buckets, meaningless for a run shorter than a few seconds.
+    // Its mean latency is the figure under test (its stale-start timing after reconnects).
+    const rps = windowMs > 0 ? (total * 1000) / windowMs : null;
     const ll = littlesLawCheck({ connections: Math.min(s.connections, acc.requests.total), requests: acc.requests.total, throughputRps: rps, meanLatencyMs: mean }, i.limits.littlesLawTolerancePct);
     metrics.littles_law_error_pct = ll.errorPct;
     notes.push(`${ll.note}${i.reported ? " (autocannon's own figures)" : ""}`);

@@ -1,4 +1,4 @@
-/** Optional API key for /v1/* and /cache: `Authorization: Bearer <key>`, compared in constant time. */
+/** Optional API key for every route but /health, /health/ready and /metrics: `Authorization: Bearer <key>`, compared in constant time. */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../errors.js";
@@ -12,10 +12,24 @@ export function keyMatches(expected: string, header: string | undefined): boolea
   return timingSafeEqual(given, digest(expected)) && m !== null;
 }
 
+/** Routes anyone may call: liveness, readiness and the Prometheus scrape. */
+const OPEN_ROUTES = new Set(["/health", "/health/ready", "/metrics"]);
+
+/**
+ * Whether a request needs the key, from the route the router matched (never the raw URL: the router decodes
+ * percent-escapes, so `/%761/models` matches `/v1/models`). Unknown paths need it too, so the key-less learn
+ * nothing about what exists; CORS preflights carry no credentials by design and are let through.
+ */
+export function needsKey(routeUrl: string | undefined, method: string): boolean {
+  if (routeUrl !== undefined && OPEN_ROUTES.has(routeUrl)) return false;
+  if (method === "OPTIONS" && routeUrl !== undefined) return false;
+  return true;
+}
+
 export function registerAuth(app: FastifyInstance, apiKey: string | null): void {
   if (!apiKey) return;
   app.addHook("onRequest", async (request) => {
-    if (!request.url.startsWith("/v1/") && !request.url.startsWith("/cache")) return;
+    if (!needsKey(request.routeOptions.url, request.method)) return;
     if (!keyMatches(apiKey, request.headers.authorization)) {
       throw new ApiError("invalid_api_key", "missing or wrong API key: send the header 'Authorization: Bearer <key>'");
     }
