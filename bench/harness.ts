@@ -13,6 +13,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { loadAutocannon } from "../src/harness/load/autocannon-driver.js";
 import { measureCapacity } from "../src/harness/load/capacity-probe.js";
 import type { CapacityResult } from "../src/harness/load/capacity-probe.js";
 import { systemClock } from "../src/harness/load/clock.js";
@@ -42,18 +43,23 @@ interface Run extends CapacityResult {
 
 const startedAt = new Date();
 const loadAverageAtStart = os.loadavg();
+const autocannon = await loadAutocannon();
+if (autocannon === null) {
+  process.stderr.write("bench:harness: autocannon is not installed: run npm install\n");
+  process.exit(2);
+}
 const endpoint = await startTrivialEndpoint();
 const runs: Run[] = [];
 try {
   // Warm-up: JIT, sockets, the worker's server.
-  for (const stream of [false, true]) await measureCapacity({ baseUrl: endpoint.baseUrl, stream, connections: 8, requests: Math.min(500, REQUESTS), clock: systemClock });
+  for (const stream of [false, true]) await measureCapacity({ baseUrl: endpoint.baseUrl, stream, connections: 8, requests: Math.min(500, REQUESTS), clock: systemClock, autocannon });
   for (const stream of [false, true]) {
     for (const connections of CONNECTIONS) {
       const before = performance.eventLoopUtilization();
-      const r = await measureCapacity({ baseUrl: endpoint.baseUrl, stream, connections, requests: REQUESTS, clock: systemClock });
+      const r = await measureCapacity({ baseUrl: endpoint.baseUrl, stream, connections, requests: REQUESTS, clock: systemClock, autocannon });
       const elu = performance.eventLoopUtilization(before);
       runs.push({ ...r, mainThreadMsPerRequest: elu.active / REQUESTS });
-      process.stdout.write(`${stream ? "stream" : "plain "} c=${String(connections).padStart(3)}: ${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50?.toFixed(3)} ms, ${r.errors} errors\n`);
+      process.stdout.write(`${stream ? "stream" : "plain "} (${r.client}) c=${String(connections).padStart(3)}: ${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50?.toFixed(3)} ms, ${r.errors} errors\n`);
     }
   }
 } finally {
@@ -76,7 +82,8 @@ const report: BenchCapacityFile & Record<string, unknown> = {
   finishedAt: new Date().toISOString(),
   environment: { ...benchEnvironment(), platform: process.platform, arch: process.arch, totalMemoryBytes: os.totalmem(), loadAverageAtStart } as BenchCapacityFile["environment"],
   method:
-    `gauntlet's own client (node:http keep-alive; SSE parsed per chunk with TTFT/ITL bookkeeping, as in stress runs) in a closed loop, ` +
+    `the clients stress runs use, in a closed loop: plain requests through autocannon, streamed ones through gauntlet's own client ` +
+    `(node:http keep-alive; SSE parsed per chunk with TTFT/ITL bookkeeping); rate from the first send to the last answer; ` +
     `${REQUESTS} requests per measurement at ${CONNECTIONS.join(", ")} connection(s), after a warm-up; the endpoint runs in a worker thread ` +
     `and answers a canned 7-token chat.completion or SSE stream. Overhead per request: client latency at ${Math.min(...CONNECTIONS)} connection ` +
     `(client + loopback + a server doing nothing) and the harness main thread's busy time per request (event-loop utilization). ` +

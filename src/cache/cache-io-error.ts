@@ -2,13 +2,14 @@
  * The one error type of the response cache. Its message names the operation, the error code and at most a
  * base file name: never an absolute path, never cached prompt or completion text.
  */
-export type CacheOp = "open" | "scan" | "get" | "put" | "delete" | "clear" | "quarantine";
+export type CacheOp = "open" | "scan" | "get" | "put" | "delete" | "clear" | "quarantine" | "evict" | "prune";
 
 export class CacheIoError extends Error {
   override readonly name = "CacheIoError";
   /** errno-style code: ENOSPC, EIO, EACCES, EROFS, ENOTDIR, EISDIR..., or one of the store's own:
-   * EUNAVAILABLE (store not open), EINVAL (bad key or record), EFBIG (record above maxRecordBytes),
-   * EUNKNOWN (the file system failed without a code). */
+   * EUNAVAILABLE (store not open), EINVAL (bad key or record, or not a regular file), EFBIG (record above
+   * maxRecordBytes or the disk budget), ETIMEDOUT (no answer within the I/O time bound), EUNKNOWN (the file
+   * system failed without a code). */
   readonly code: string;
   readonly op: CacheOp;
   /** Base name of the file involved, if any. */

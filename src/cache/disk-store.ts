@@ -6,8 +6,10 @@
  * without the cache. Writes go to `<key>.rec.<random>.tmp`, are fsynced, renamed into place, and the
  * directory is fsynced (best effort). Every read re-validates the record; a bad one is moved to
  * `<dir>/quarantine/` and reported as a miss with its CorruptionReason. Temp files left by a crash are
- * removed by open(). A directory or an unreadable file where a record should be is an io-error, never
- * quarantined or removed. The directory is assumed to belong to one process.
+ * removed by open(). A directory, a FIFO or an unreadable file where a record should be (in a directory that
+ * is itself readable) is "unusable": a problem of that one key, reported once, never quarantined or removed.
+ * Failures of the store as a whole (EIO, ENOSPC, EROFS, an unreadable directory) are io-errors. Past
+ * `maxTotalBytes` the least recently used records are deleted. The directory is assumed to belong to one process.
  */
 import { join } from "node:path";
 import { nodeCacheFs } from "./cache-fs.js";
@@ -17,6 +19,7 @@ import type { CacheOp } from "./cache-io-error.js";
 import { readBounded, syncDirectory, unlinkQuietly, writeAtomic } from "./file-ops.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { Quarantine } from "./quarantine.js";
+import { RecordIndex } from "./record-index.js";
 import { CORRUPTION_REASONS, decodeRecord, encodeRecord, isRecordKey } from "./record-codec.js";
 import type { CacheRecord, CorruptionReason } from "./record-codec.js";
 
@@ -30,31 +33,39 @@ export interface DiskStoreOptions {
   maxRecordBytes?: number | undefined;
   /** Byte budget of the quarantine directory (default 16 MiB). */
   quarantineMaxBytes?: number | undefined;
+  /** Byte budget of the record files: past it the least recently used are deleted (default 256 MiB). */
+  maxTotalBytes?: number | undefined;
   /** Wall clock (ms), used to order quarantined files (default Date.now). */
   now?: (() => number) | undefined;
   /** Random source for temp-file names (default Math.random). */
   random?: (() => number) | undefined;
   /** Called for every bad record found, with the file's base name. Exceptions are ignored. */
   onCorruption?: ((reason: CorruptionReason, fileName: string) => void) | undefined;
-  /** Called for every I/O failure reported in a result. Exceptions are ignored. */
+  /** Called for every I/O failure of the store as a whole. Exceptions are ignored. */
   onIoError?: ((error: CacheIoError) => void) | undefined;
+  /** Called once per key whose record path cannot be used (until it is usable again). Exceptions are ignored. */
+  onUnusable?: ((error: CacheIoError) => void) | undefined;
 }
 
 export type OpenResult = { ok: true; tempFilesRemoved: number } | { ok: false; error: CacheIoError };
-export type WriteResult = { ok: true } | { ok: false; error: CacheIoError };
+export type WriteResult = { ok: true; evicted?: number } | { ok: false; error: CacheIoError; unusable?: true };
 export type ClearResult = { ok: true; removed: number } | { ok: false; error: CacheIoError };
 export type MissReason = "absent" | "invalid-key" | "unavailable" | CorruptionReason;
 export type GetResult =
   | { hit: true; record: CacheRecord }
   | { hit: false; reason: MissReason }
-  | { hit: false; reason: "io-error"; error: CacheIoError };
+  | { hit: false; reason: "io-error" | "unusable"; error: CacheIoError };
 export type ScanResult =
   | {
       ok: true;
       valid: number;
       corrupt: Record<CorruptionReason, number>;
-      /** Record files that could not be read (EACCES, EISDIR, EIO...): left in place. */
+      /** Record files that could not be read because the store failed (EIO...): left in place. */
       ioErrors: number;
+      /** Record paths that cannot be used (a directory, a FIFO, an unreadable file): left in place. */
+      unusable: number;
+      /** Oldest records deleted to bring the directory under its budget. */
+      evicted: number;
       /** Files that are not records (temp files of writes in flight, foreign files). */
       ignored: number;
     }
@@ -63,12 +74,23 @@ export type ScanResult =
 export interface DiskStoreStats {
   entries: number;
   bytes: number;
+  maxBytes: number;
+  /** Records deleted to stay under maxBytes, since start. */
+  evictions: number;
+  /** Keys whose record path is currently known to be unusable. */
+  unusable: number;
   quarantineFiles: number;
   quarantineBytes: number;
 }
 
 const RECORD_FILE = /^[0-9a-f]{64}\.rec$/;
 const QUARANTINE_DIR = "quarantine";
+/** Codes that concern one path only: something other than a readable regular file sits where the record should. */
+const PER_PATH_CODES = new Set(["EISDIR", "EINVAL", "ELOOP", "ENXIO", "ENODEV"]);
+/** Codes that concern one path if the directory itself is still readable. */
+const PERMISSION_CODES = new Set(["EACCES", "EPERM"]);
+/** How many unusable keys are remembered (so each is reported once). */
+const MAX_UNUSABLE_KEYS = 4096;
 
 export class DiskStore {
   private readonly fs: CacheFs;
@@ -76,8 +98,12 @@ export class DiskStore {
   private readonly random: () => number;
   private readonly quarantine: Quarantine;
   private readonly lock = new KeyedLock();
-  /** Size in bytes of every record known to be valid on disk. */
-  private readonly index = new Map<string, number>();
+  private readonly maxTotalBytes: number;
+  /** Every record known to be valid on disk, least recently used first. */
+  private readonly index = new RecordIndex();
+  /** Keys whose record path was found unusable (insertion order: oldest first). */
+  private readonly unusable = new Set<string>();
+  private evictions = 0;
   private isOpen = false;
   private tempSeq = 0;
   private last: CacheIoError | undefined;
@@ -85,6 +111,7 @@ export class DiskStore {
   constructor(private readonly opts: DiskStoreOptions) {
     this.fs = opts.fs ?? nodeCacheFs;
     this.maxRecordBytes = opts.maxRecordBytes ?? 8 * 1024 * 1024;
+    this.maxTotalBytes = opts.maxTotalBytes ?? 256 * 1024 * 1024;
     this.random = opts.random ?? Math.random;
     this.quarantine = new Quarantine({
       fs: this.fs,
@@ -105,10 +132,26 @@ export class DiskStore {
   }
 
   get stats(): DiskStoreStats {
-    let bytes = 0;
-    for (const size of this.index.values()) bytes += size;
     const q = this.quarantine.stats;
-    return { entries: this.index.size, bytes, quarantineFiles: q.files, quarantineBytes: q.bytes };
+    return {
+      entries: this.index.size,
+      bytes: this.index.bytes,
+      maxBytes: this.maxTotalBytes,
+      evictions: this.evictions,
+      unusable: this.unusable.size,
+      quarantineFiles: q.files,
+      quarantineBytes: q.bytes,
+    };
+  }
+
+  /** Whether a valid record of `key` is known to be on disk. */
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  /** Marks a record as just used (a hit served from memory), so the disk budget keeps it longest. */
+  touch(key: string): void {
+    this.index.touch(key);
   }
 
   /** Creates the directories, checks the directory is readable and writable, removes stale temp files. */
@@ -140,6 +183,9 @@ export class DiskStore {
    */
   async scan(onRecord: (record: CacheRecord) => void | Promise<void>): Promise<ScanResult> {
     if (!this.isOpen) return { ok: false, error: this.unavailable("scan") };
+    // Cleared before listing: a put that lands while the scan runs is either listed or indexed by itself.
+    this.index.clear();
+    const scanStart = this.index.seq;
     let names: string[];
     try {
       names = await this.fs.readdir(this.opts.dir);
@@ -149,8 +195,8 @@ export class DiskStore {
     const corrupt = Object.fromEntries(CORRUPTION_REASONS.map((r) => [r, 0])) as Record<CorruptionReason, number>;
     let valid = 0;
     let ioErrors = 0;
+    let unusable = 0;
     let ignored = 0;
-    this.index.clear();
     for (const name of names) {
       if (name === QUARANTINE_DIR) continue;
       if (!RECORD_FILE.test(name)) {
@@ -166,9 +212,13 @@ export class DiskStore {
           // the consumer's problem; the record itself is fine
         }
       } else if (seen.reason === "io-error") ioErrors++;
+      else if (seen.reason === "unusable") unusable++;
       else if (isCorruption(seen.reason)) corrupt[seen.reason]++;
     }
-    return { ok: true, valid, corrupt, ioErrors, ignored };
+    // Nothing remembers which records were used before this run: the oldest records go first.
+    this.index.orderUnusedByAge(scanStart);
+    const evicted = await this.enforceBudget();
+    return { ok: true, valid, corrupt, ioErrors, unusable, evicted, ignored };
   }
 
   async get(key: string): Promise<GetResult> {
@@ -190,17 +240,26 @@ export class DiskStore {
     } catch {
       return { ok: false, error: new CacheIoError("put", "EINVAL", fileName) };
     }
-    if (data.length > this.maxRecordBytes) return { ok: false, error: new CacheIoError("put", "EFBIG", fileName) };
-    return this.lock.run(record.key, async () => {
+    if (data.length > this.maxRecordBytes || data.length > this.maxTotalBytes) {
+      return { ok: false, error: new CacheIoError("put", "EFBIG", fileName) };
+    }
+    const written = await this.lock.run(record.key, async (): Promise<WriteResult> => {
       const { dir } = this.opts;
       try {
         await writeAtomic(this.fs, dir, join(dir, this.tempName(record.key)), join(dir, fileName), data);
       } catch (err) {
-        return { ok: false, error: this.report(CacheIoError.from(err, "put", fileName)) };
+        const error = CacheIoError.from(err, "put", fileName);
+        // Renaming onto a directory: that key's path is in the way, the store itself works.
+        if (error.code === "EISDIR") return { ok: false, error: this.markUnusable(record.key, error), unusable: true };
+        return { ok: false, error: this.report(error) };
       }
-      this.index.set(record.key, data.length);
+      this.index.use(record.key, data.length, record.createdAt);
+      this.unusable.delete(record.key);
       return { ok: true };
     });
+    if (!written.ok) return written;
+    const evicted = await this.enforceBudget(record.key);
+    return evicted > 0 ? { ok: true, evicted } : { ok: true };
   }
 
   async delete(key: string): Promise<WriteResult> {
@@ -229,15 +288,39 @@ export class DiskStore {
     return firstError === undefined ? { ok: true, removed } : { ok: false, error: firstError };
   }
 
-  private async remove(key: string, op: CacheOp): Promise<WriteResult> {
+  private async remove(key: string, op: CacheOp, durable = true): Promise<WriteResult> {
     try {
       await this.fs.unlink(join(this.opts.dir, `${key}.rec`));
     } catch (err) {
       if (errorCode(err) !== "ENOENT") return { ok: false, error: this.report(CacheIoError.from(err, op, `${key}.rec`)) };
     }
     this.index.delete(key);
-    await syncDirectory(this.fs, this.opts.dir);
+    if (durable) await syncDirectory(this.fs, this.opts.dir);
     return { ok: true };
+  }
+
+  /**
+   * Deletes least recently used records until the total is within the budget; `keep` (the record just
+   * written) is never chosen. A record written or used again while its eviction waited for its lock stays.
+   * Stops at the first failed delete (reported). Returns how many records were deleted.
+   */
+  private async enforceBudget(keep?: string): Promise<number> {
+    let evicted = 0;
+    for (let rounds = this.index.size + 8; this.index.bytes > this.maxTotalBytes && rounds > 0; rounds--) {
+      const victim = this.index.oldest(keep);
+      if (victim === undefined) break;
+      const [key, entry] = victim;
+      const outcome = await this.lock.run(key, async () => {
+        if (this.index.get(key) !== entry) return "moved" as const;
+        return (await this.remove(key, "evict", false)).ok ? ("deleted" as const) : ("failed" as const);
+      });
+      if (outcome === "failed") break;
+      if (outcome === "deleted") {
+        evicted++;
+        this.evictions++;
+      }
+    }
+    return evicted;
   }
 
   /** Reads and validates one record under its key's lock; quarantines it if bad. */
@@ -250,15 +333,22 @@ export class DiskStore {
         read = await readBounded(this.fs, path, this.maxRecordBytes);
       } catch (err) {
         this.index.delete(key);
-        if (errorCode(err) === "ENOENT") return { hit: false, reason: "absent" };
-        return { hit: false, reason: "io-error", error: this.report(CacheIoError.from(err, op, fileName)) };
+        if (errorCode(err) === "ENOENT") {
+          this.unusable.delete(key);
+          return { hit: false, reason: "absent" };
+        }
+        const error = CacheIoError.from(err, op, fileName);
+        if (await this.concernsOnePath(error.code)) return { hit: false, reason: "unusable", error: this.markUnusable(key, error) };
+        return { hit: false, reason: "io-error", error: this.report(error) };
       }
       const decoded = Buffer.isBuffer(read)
         ? decodeRecord(read, { fingerprint: this.opts.fingerprint, maxBytes: this.maxRecordBytes, key })
         : ({ ok: false, reason: "oversize" } as const);
       const size = Buffer.isBuffer(read) ? read.length : read.oversize;
+      this.unusable.delete(key);
       if (decoded.ok) {
-        this.index.set(key, size);
+        if (op === "scan") this.index.found(key, size, decoded.record.createdAt);
+        else this.index.use(key, size, decoded.record.createdAt);
         return { hit: true, record: decoded.record };
       }
       const reason = decoded.reason;
@@ -272,6 +362,31 @@ export class DiskStore {
       }
       return { hit: false, reason };
     });
+  }
+
+  /** Whether a read failure is a problem of that one path rather than of the store (the directory still reads). */
+  private async concernsOnePath(code: string): Promise<boolean> {
+    if (PER_PATH_CODES.has(code)) return true;
+    if (!PERMISSION_CODES.has(code)) return false;
+    try {
+      await (await this.fs.open(this.opts.dir, "r")).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Remembers an unusable key and reports it the first time only. */
+  private markUnusable(key: string, error: CacheIoError): CacheIoError {
+    if (this.unusable.has(key)) return error;
+    this.unusable.add(key);
+    if (this.unusable.size > MAX_UNUSABLE_KEYS) this.unusable.delete(this.unusable.values().next().value as string);
+    try {
+      this.opts.onUnusable?.(error);
+    } catch {
+      // ignored, see onUnusable
+    }
+    return error;
   }
 
   private tempName(stem: string): string {

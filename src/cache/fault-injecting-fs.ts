@@ -13,6 +13,7 @@ export type FsOp =
   | "rename"
   | "unlink"
   | "stat"
+  | "rm"
   | "write"
   | "read"
   | "fstat"
@@ -39,7 +40,7 @@ interface ActiveRule extends Required<Omit<FaultRule, "match">> {
 export class FaultInjectingFs implements CacheFs {
   /** Operations performed (or attempted) so far, per kind. */
   readonly counts: Record<FsOp, number> = {
-    mkdir: 0, readdir: 0, open: 0, rename: 0, unlink: 0, stat: 0, write: 0, read: 0, fstat: 0, sync: 0, close: 0,
+    mkdir: 0, readdir: 0, open: 0, rename: 0, unlink: 0, stat: 0, rm: 0, write: 0, read: 0, fstat: 0, sync: 0, close: 0,
   };
   private rules: ActiveRule[] = [];
   private crashOnWrite: { partialBytes: number } | undefined;
@@ -84,6 +85,12 @@ export class FaultInjectingFs implements CacheFs {
   }
   stat(path: string): Promise<CacheStats> {
     return this.guard("stat", path, () => this.inner.stat(path));
+  }
+  rm(path: string, options: { recursive: true; force: true }): Promise<void> {
+    return this.guard("rm", path, async () => {
+      if (this.inner.rm === undefined) throw fsError("ENOSYS");
+      return this.inner.rm(path, options);
+    });
   }
   async open(path: string, flags: string, mode?: number): Promise<CacheFileHandle> {
     const handle = await this.guard("open", path, () => this.inner.open(path, flags, mode));

@@ -1,43 +1,89 @@
 /**
- * The response cache: an LRU in memory (bounded in bytes) over a checksummed on-disk store, behind a
- * circuit breaker. The start-up scan runs in the background: no request waits on it. Concurrent
- * identical requests share one generation (single flight).
+ * The response cache: an LRU in memory (bounded in bytes) over a checksummed on-disk store (bounded by a
+ * disk budget), behind a circuit breaker. No request waits on the disk longer than `ioTimeoutMs`: lookups
+ * give up past it (a breaker failure), and answers are persisted in the background after the client has
+ * its answer (a pending write is served from memory meanwhile). The start-up scan runs in the background;
+ * a failed open is retried later. Concurrent identical requests share one generation (single flight).
+ * Every clear bumps a generation counter, so nothing read or written before a clear comes back after it.
  */
-import type { CacheFs } from "./cache-fs.js";
-import type { CacheIoError } from "./cache-io-error.js";
+import { basename, dirname } from "node:path";
+import { nodeCacheFs, type CacheFs } from "./cache-fs.js";
+import { CacheIoError } from "./cache-io-error.js";
 import { DiskStore } from "./disk-store.js";
 import { LruCache } from "./lru.js";
 import type { CachedResponse, CorruptionReason } from "./record-codec.js";
+import { removeStaleModelDirs } from "./stale-model-dirs.js";
+import { createTimedGuard, REFUSED, THREW, TIMED_OUT } from "./timed-guard.js";
 import type { CircuitBreaker } from "../resilience/circuit-breaker.js";
 
 export interface ResponseCacheEvents {
   hit?(): void;
   miss?(): void;
   corruption?(reason: CorruptionReason): void;
+  /** A failure of the disk as a whole (EIO, ENOSPC, ETIMEDOUT, an open that failed...). */
   ioError?(error: CacheIoError): void;
+  /** A record path that cannot be used (a directory, a FIFO, an unreadable file): once per key. */
+  unusable?(error: CacheIoError): void;
   stored?(): void;
+  /** A key whose record was found corrupt has a valid record again (the answer was generated and stored). */
+  recovered?(): void;
+  /** Record directories of other models were removed at open (only called when there were some). */
+  staleModelsRemoved?(removed: { dirs: number; files: number; bytes: number }): void;
+  /** The disk store opened after earlier attempts failed. */
+  diskRecovered?(): void;
 }
 
 export interface ResponseCacheOptions {
   dir: string;
   fingerprint: string;
+  /** Memory budget of the LRU, in (estimated) bytes. */
   maxBytes: number;
   quarantineMaxBytes: number;
-  fs?: CacheFs;
-  breaker?: CircuitBreaker | null;
-  events?: ResponseCacheEvents;
+  /** Disk budget of the record files (default 256 MiB). */
+  diskMaxBytes?: number | undefined;
+  /** Longest a disk read or write may take before the cache goes on without it (default 1000 ms). */
+  ioTimeoutMs?: number | undefined;
+  /** Background writes in flight at most; past it new answers stay in memory only (default 64). */
+  maxPendingWrites?: number | undefined;
+  /** First delay before a failed open is tried again; it doubles up to reopenMaxMs (defaults 1 s, 60 s). */
+  reopenBaseMs?: number | undefined;
+  reopenMaxMs?: number | undefined;
+  /** Remove the sibling record directories of other models at open (default false). */
+  pruneOtherModels?: boolean | undefined;
+  fs?: CacheFs | undefined;
+  breaker?: CircuitBreaker | null | undefined;
+  events?: ResponseCacheEvents | undefined;
   /** Wall clock for record timestamps. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export interface ResponseCacheStats {
+  /** Distinct entries the cache can answer from (memory and disk together). */
   entries: number;
+  /** memoryBytes + diskBytes. */
   bytes: number;
   memoryEntries: number;
   memoryBytes: number;
+  diskEntries: number;
+  diskBytes: number;
+  diskMaxBytes: number;
+  /** Records deleted to stay under the disk budget. */
+  diskEvictions: number;
   diskAvailable: boolean;
+  /** Why the disk store is not available (an error code), or null. */
+  diskError: string | null;
   scanComplete: boolean;
   quarantineFiles: number;
+  quarantineBytes: number;
+  hits: number;
+  misses: number;
+  corruptions: number;
+  recoveries: number;
+  unusableRecords: number;
+  lookupTimeouts: number;
+  writeTimeouts: number;
+  pendingWrites: number;
+  droppedWrites: number;
 }
 
 export interface SingleFlightResult {
@@ -47,12 +93,17 @@ export interface SingleFlightResult {
 }
 
 export interface ResponseCache {
-  /** Opens the store and starts the background scan; never throws. */
+  /** The record directory. */
+  readonly dir: string;
+  /** Opens the store (retried later on failure) and starts the background scan; never throws. */
   open(): Promise<void>;
-  /** Resolves when the background scan is over (tests, chaos runs). */
+  /** Resolves when the current open attempt and its background scan are over (tests, chaos runs). */
   ready(): Promise<void>;
   lookup(key: string): Promise<CachedResponse | null>;
-  store(key: string, value: CachedResponse): Promise<void>;
+  /** Keeps the answer in memory at once and writes it to disk in the background. */
+  store(key: string, value: CachedResponse): void;
+  /** Resolves once every background write has settled or run past the time bound. */
+  flush(): Promise<void>;
   singleFlight(key: string, generate: () => Promise<CachedResponse>): Promise<SingleFlightResult>;
   /** Frees memory only (memory pressure); the disk keeps its records. */
   clearMemory(): void;
@@ -60,90 +111,206 @@ export interface ResponseCache {
   /** The breaker is open or half-open: the server serves without (or with a trial of) the cache. */
   degraded(): boolean;
   stats(): ResponseCacheStats;
+  /** Stops open retries and lets background writes finish (bounded). */
+  close(): Promise<void>;
 }
 
 const sizeOf = (v: CachedResponse) => 2 * v.text.length + 96;
+/** How many corrupt keys are remembered to count their recovery. */
+const MAX_CORRUPT_KEYS = 10_000;
 
 export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const events = opts.events ?? {};
   const breaker = opts.breaker ?? null;
+  const ioTimeoutMs = opts.ioTimeoutMs ?? 1000;
+  const maxPending = opts.maxPendingWrites ?? 64;
+  const fs = opts.fs ?? nodeCacheFs;
+  const guard = createTimedGuard(breaker, ioTimeoutMs);
   const memory = new LruCache<string, CachedResponse>({ maxBytes: opts.maxBytes, sizeOf });
+  const n = { hits: 0, misses: 0, corruptions: 0, recoveries: 0, unusable: 0, lookupTimeouts: 0, writeTimeouts: 0, droppedWrites: 0 };
+  const corruptKeys = new Set<string>();
   const store = new DiskStore({
     dir: opts.dir,
     fingerprint: opts.fingerprint,
-    fs: opts.fs,
+    fs,
     quarantineMaxBytes: opts.quarantineMaxBytes,
-    onCorruption: (reason) => events.corruption?.(reason),
+    maxTotalBytes: opts.diskMaxBytes,
+    onCorruption: (reason, fileName) => {
+      n.corruptions++;
+      corruptKeys.add(fileName.slice(0, 64));
+      if (corruptKeys.size > MAX_CORRUPT_KEYS) corruptKeys.delete(corruptKeys.values().next().value as string);
+      events.corruption?.(reason);
+    },
     onIoError: (err) => events.ioError?.(err),
+    onUnusable: (err) => {
+      n.unusable++;
+      events.unusable?.(err);
+    },
   });
   const inFlight = new Map<string, Promise<CachedResponse>>();
+  /** Answers being written, served to lookups meanwhile. */
+  const pending = new Map<string, CachedResponse>();
+  /** Background writes; each promise settles when its write really settles. */
+  const writes = new Set<Promise<void>>();
+  /** Bumped by every clear: work started under an older generation must not refill the cache. */
+  let generation = 0;
+  let clearsRunning = 0;
+  let attempt: Promise<void> = Promise.resolve();
   let scan: Promise<void> = Promise.resolve();
   let scanComplete = false;
+  let diskError: string | null = null;
+  let openFailures = 0;
+  let opening = false;
+  let reopenTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
 
-  /** Runs a disk operation under the breaker; false when the breaker refuses. */
-  async function guarded<T>(op: () => Promise<T>, failed: (r: T) => boolean): Promise<T | undefined> {
-    if (breaker && !breaker.canRequest()) return undefined;
-    let result: T;
-    try {
-      result = await op();
-    } catch {
-      breaker?.recordFailure();
-      return undefined;
+  const bypassed = (): boolean => breaker !== null && breaker.state === "open" && !breaker.canRequest();
+  const hit = (v: CachedResponse): CachedResponse => {
+    n.hits++;
+    events.hit?.();
+    return v;
+  };
+  const miss = (): null => {
+    n.misses++;
+    events.miss?.();
+    return null;
+  };
+  const timedOut = (op: "get" | "put"): void => {
+    if (op === "get") n.lookupTimeouts++;
+    else n.writeTimeouts++;
+    events.ioError?.(new CacheIoError(op, "ETIMEDOUT"));
+  };
+  /** Waits until `work` has settled, or `ms` passed. */
+  const within = async (work: Promise<unknown>[], ms: number): Promise<void> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.allSettled(work), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  };
+
+  async function openOnce(): Promise<void> {
+    // A stalled open is reported (health) but waited for: the store cannot be half open.
+    const slow = setTimeout(() => void (store.available || (diskError ??= "ETIMEDOUT")), ioTimeoutMs);
+    slow.unref?.();
+    opening = true;
+    const opened = await store.open();
+    opening = false;
+    clearTimeout(slow);
+    if (closed) return;
+    if (!opened.ok) {
+      diskError = opened.error.code;
+      openFailures++;
+      const base = opts.reopenBaseMs ?? 1000;
+      const delay = Math.min(base * 2 ** Math.min(openFailures - 1, 20), opts.reopenMaxMs ?? 60_000);
+      reopenTimer = setTimeout(() => {
+        attempt = openOnce();
+      }, delay);
+      reopenTimer.unref?.();
+      return;
     }
-    if (failed(result)) breaker?.recordFailure();
-    else breaker?.recordSuccess();
-    return result;
+    diskError = null;
+    if (openFailures > 0) events.diskRecovered?.();
+    const scanGeneration = generation;
+    scan = store
+      .scan((record) => {
+        if (generation === scanGeneration) memory.set(record.key, record.value);
+      })
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        scanComplete = true;
+      });
+  }
+
+  function persist(key: string, value: CachedResponse): void {
+    if (writes.size >= maxPending) {
+      n.droppedWrites++;
+      return;
+    }
+    const at = generation;
+    pending.set(key, value);
+    let settle: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    writes.add(settled);
+    void settled.then(() => writes.delete(settled));
+    const record = { key, fingerprint: opts.fingerprint, createdAt: (opts.now ?? Date.now)(), value };
+    const put = () => {
+      const write = store.put(record);
+      void write
+        .then((r) => {
+          // It landed after a clear: not wanted any more.
+          if (r.ok && generation !== at) void store.delete(key);
+        })
+        .finally(settle);
+      return write;
+    };
+    void guard.run(put, (r) => (r.ok ? "success" : r.unusable ? "neutral" : "failure")).then((r) => {
+      if (pending.get(key) === value) pending.delete(key);
+      if (r === REFUSED) settle();
+      if (r === TIMED_OUT) timedOut("put");
+      if (r === REFUSED || r === TIMED_OUT || r === THREW || !r.ok || generation !== at) return;
+      events.stored?.();
+      if (corruptKeys.delete(key)) {
+        n.recoveries++;
+        events.recovered?.();
+      }
+    });
   }
 
   return {
-    async open() {
-      const opened = await store.open();
-      if (!opened.ok) return;
-      scan = store
-        .scan((record) => {
-          memory.set(record.key, record.value);
-        })
-        .then(
-          () => undefined,
-          () => undefined,
-        )
-        .finally(() => {
-          scanComplete = true;
-        });
+    dir: opts.dir,
+
+    open() {
+      opening = true;
+      attempt = (async () => {
+        if (opts.pruneOtherModels) {
+          const pruned = await removeStaleModelDirs({ fs, root: dirname(opts.dir), keep: basename(opts.dir) });
+          if (pruned.dirs > 0) events.staleModelsRemoved?.({ dirs: pruned.dirs, files: pruned.files, bytes: pruned.bytes });
+          if (!pruned.ok) events.ioError?.(pruned.error);
+        }
+        await openOnce();
+      })();
+      return attempt;
     },
 
-    ready: () => scan,
+    ready: () => attempt.then(() => scan),
 
     async lookup(key) {
-      if (breaker && breaker.state === "open" && !breaker.canRequest()) {
-        events.miss?.();
-        return null;
-      }
+      if (bypassed()) return miss();
       const fromMemory = memory.get(key);
       if (fromMemory) {
-        events.hit?.();
-        return fromMemory;
+        store.touch(key);
+        return hit(fromMemory);
       }
-      if (store.available) {
-        const got = await guarded(() => store.get(key), (r) => !r.hit && r.reason === "io-error");
-        if (got?.hit) {
-          memory.set(key, got.record.value);
-          events.hit?.();
-          return got.record.value;
-        }
-      }
-      events.miss?.();
-      return null;
+      const beingWritten = pending.get(key);
+      if (beingWritten) return hit(beingWritten);
+      if (!store.available || clearsRunning > 0) return miss();
+      const at = generation;
+      const got = await guard.run(
+        () => store.get(key),
+        (r) => (r.hit ? "success" : r.reason === "io-error" ? "failure" : r.reason === "unusable" ? "neutral" : "success"),
+      );
+      if (got === TIMED_OUT) timedOut("get");
+      if (got === REFUSED || got === TIMED_OUT || got === THREW || !got.hit || generation !== at) return miss();
+      memory.set(key, got.record.value);
+      return hit(got.record.value);
     },
 
-    async store(key, value) {
-      if (breaker && breaker.state === "open" && !breaker.canRequest()) return;
+    store(key, value) {
+      if (bypassed()) return;
       memory.set(key, value);
-      if (!store.available) return;
-      const record = { key, fingerprint: opts.fingerprint, createdAt: (opts.now ?? Date.now)(), value };
-      const written = await guarded(() => store.put(record), (r) => !r.ok);
-      if (written?.ok) events.stored?.();
+      if (store.available) persist(key, value);
+      else if (opening) {
+        // Answered while the store opens: written once it is open (unless a clear came in between).
+        const at = generation;
+        void attempt.then(() => {
+          if (store.available && generation === at) persist(key, value);
+        });
+      }
     },
+
+    flush: () => within([...writes], ioTimeoutMs),
 
     async singleFlight(key, generate) {
       const existing = inFlight.get(key);
@@ -158,12 +325,23 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     },
 
     clearMemory() {
+      generation++;
       memory.clear();
     },
 
     async clear() {
+      generation++;
       memory.clear();
-      if (store.available) await store.clear();
+      pending.clear();
+      clearsRunning++;
+      const inProgress = [...writes];
+      const run = (async () => {
+        // Writes already under way land first, then go with everything else.
+        await within(inProgress, ioTimeoutMs);
+        if (store.available) await store.clear();
+      })().finally(() => clearsRunning--);
+      // The disk may be stalled: the caller gets its answer within the bound, lookups skip the disk until done.
+      await within([run], 2 * ioTimeoutMs);
     },
 
     degraded() {
@@ -172,15 +350,38 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
 
     stats() {
       const disk = store.stats;
+      let memoryOnly = 0;
+      for (const key of memory.keys()) if (!store.has(key)) memoryOnly++;
       return {
-        entries: Math.max(disk.entries, memory.size),
-        bytes: disk.bytes,
+        entries: disk.entries + memoryOnly,
+        bytes: memory.bytes + disk.bytes,
         memoryEntries: memory.size,
         memoryBytes: memory.bytes,
+        diskEntries: disk.entries,
+        diskBytes: disk.bytes,
+        diskMaxBytes: disk.maxBytes,
+        diskEvictions: disk.evictions,
         diskAvailable: store.available,
+        diskError: store.available ? null : diskError,
         scanComplete,
         quarantineFiles: disk.quarantineFiles,
+        quarantineBytes: disk.quarantineBytes,
+        hits: n.hits,
+        misses: n.misses,
+        corruptions: n.corruptions,
+        recoveries: n.recoveries,
+        unusableRecords: n.unusable,
+        lookupTimeouts: n.lookupTimeouts,
+        writeTimeouts: n.writeTimeouts,
+        pendingWrites: writes.size,
+        droppedWrites: n.droppedWrites,
       };
+    },
+
+    async close() {
+      closed = true;
+      clearTimeout(reopenTimer);
+      await within([...writes], ioTimeoutMs);
     },
   };
 }

@@ -21,6 +21,9 @@ Commands:
 
 Run 'gauntlet <command> --help' for a command's options.`;
 
+/** Commands whose exit code is a verdict: 0 green, 1 red, 2 invalid run or usage error. */
+const HARNESS_COMMANDS = new Set(["gate", "stress", "soak", "chaos", "report"]);
+
 const io = {
   stdout: (line: string) => process.stdout.write(`${line}\n`),
   stderr: (line: string) => process.stderr.write(`${line}\n`),
@@ -69,6 +72,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`gauntlet: fatal: ${sanitizeMessage(String((err as Error)?.message ?? err))}\n`);
-    process.exit(1);
+    // A harness command that crashed measured nothing trustworthy: invalid (2), never a red verdict (1).
+    process.exit(HARNESS_COMMANDS.has(process.argv[2] ?? "") ? 2 : 1);
   },
 );

@@ -1,9 +1,8 @@
 /**
- * `gauntlet report <run-dir>`: (re)renders report.md, junit.xml and report.html of a run directory
- * from its report.json, leaving report.json and the `latest` link alone.
- *
- * Extension point: SOURCES lists where a report can be rebuilt from, tried in order. The soak work
- * adds a source that rebuilds report.json from a soak journal when the run was interrupted.
+ * `gauntlet report <run-dir>`: (re)renders report.md, junit.xml and report.html of a run directory,
+ * leaving the `latest` link alone. SOURCES lists where the report comes from, tried in order:
+ * a soak run's journal.jsonl (the source of truth: report.json is rewritten from it, so a crash,
+ * a kill or a damaged report.json loses nothing the journal holds), else the folder's report.json.
  */
 import { randomUUID } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -11,14 +10,21 @@ import { join } from "node:path";
 import { toHtml, toJunitXml, toMarkdown, validateReport } from "../harness/report/index.js";
 import type { RunReport } from "../harness/report/index.js";
 import { parseJsonFile } from "../harness/scenarios/index.js";
+import { createSoakJournalSource } from "../harness/soak-run/rebuild.js";
+
+export interface LoadedReport {
+  report: RunReport;
+  /** What the source did, one line each (e.g. how many journal lines it skipped). */
+  notes: string[];
+}
 
 export interface ReportSource {
   name: string;
   /** The run's report, or null when this source does not apply to the directory. Throws with a message on a broken source. */
-  load(dir: string): Promise<RunReport | null>;
+  load(dir: string): Promise<LoadedReport | null>;
 }
 
-class SourceError extends Error {}
+export class SourceError extends Error {}
 
 export const reportJsonSource: ReportSource = {
   name: "report.json",
@@ -34,11 +40,11 @@ export const reportJsonSource: ReportSource = {
     if (!parsed.ok) throw new SourceError(parsed.error);
     const problems = validateReport(parsed.value);
     if (problems.length > 0) throw new SourceError(`${join(dir, "report.json")} is not a valid report:\n  ${problems.slice(0, 10).join("\n  ")}`);
-    return parsed.value as RunReport;
+    return { report: parsed.value as RunReport, notes: [] };
   },
 };
 
-export const SOURCES: ReportSource[] = [reportJsonSource];
+export const SOURCES: ReportSource[] = [createSoakJournalSource((message) => new SourceError(message)), reportJsonSource];
 
 async function writeAtomically(path: string, data: string): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -53,8 +59,11 @@ async function writeAtomically(path: string, data: string): Promise<void> {
 
 export const REPORT_HELP = `Usage: gauntlet report <run-dir>
 
-Re-renders report.md, junit.xml and report.html in <run-dir> from its report.json
-(e.g. after upgrading gauntlet). report.json and the 'latest' link are left as they are.`;
+Re-renders report.md, junit.xml and report.html in <run-dir> (e.g. after upgrading gauntlet).
+A soak run's folder is rebuilt from its journal.jsonl, report.json included: after Ctrl-C, a
+kill or a crash it holds every window that was journaled (torn or damaged lines are skipped and
+counted). Other runs are rendered from their report.json. The 'latest' link is left as it is.
+Exit codes: 0 rendered, 2 nothing to render from (or a journal/report that cannot be read).`;
 
 export async function runReportCommand(argv: readonly string[], io: { stdout: (l: string) => void; stderr: (l: string) => void }, sources: readonly ReportSource[] = SOURCES): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -67,21 +76,22 @@ export async function runReportCommand(argv: readonly string[], io: { stdout: (l
     return 2;
   }
   const dir = argv[0]!;
-  let report: RunReport | null = null;
+  let loaded: LoadedReport | null = null;
   try {
     for (const source of sources) {
-      report = await source.load(dir);
-      if (report) break;
+      loaded = await source.load(dir);
+      if (loaded) break;
     }
   } catch (err) {
-    if (!(err instanceof SourceError)) throw err;
-    io.stderr(`gauntlet report: ${err.message}`);
+    io.stderr(err instanceof SourceError ? `gauntlet report: ${err.message}` : `gauntlet report: cannot rebuild the report of ${dir}: ${(err as Error).message}`);
     return 2;
   }
-  if (!report) {
+  if (!loaded) {
     io.stderr(`gauntlet report: ${dir} has no report.json (${sources.map((s) => s.name).join(", ")}); give a run directory such as reports/latest`);
     return 2;
   }
+  const { report } = loaded;
+  for (const note of loaded.notes) io.stdout(`gauntlet report: ${note}`);
   const files: [string, string][] = [
     ["report.md", toMarkdown(report)],
     ["junit.xml", toJunitXml(report)],

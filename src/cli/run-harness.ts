@@ -86,7 +86,9 @@ export async function runHarnessCommand(c: HarnessCommand): Promise<number> {
   if (args.target !== null) {
     const t = parseTarget(args.target);
     if (!t.ok) return usage(io, command, t.error);
-    server = { kind: "target", baseUrl: t.baseUrl };
+    // The key comes from the environment only: a flag would show in `ps` and in shell history.
+    const key = c.env.GAUNTLET_TARGET_API_KEY;
+    server = { kind: "target", baseUrl: t.baseUrl, headers: key ? { authorization: `Bearer ${key}` } : {} };
     const needBundled = scenarios.filter((s) => Object.keys(s.server.env).length > 0);
     if (needBundled.length > 0 && args.scenarios.length > 0) {
       return usage(io, command, `${needBundled.map((s) => s.name).join(", ")} need(s) the bundled server's environment (e.g. its fault switch) and cannot run against --target`);
@@ -106,8 +108,12 @@ export async function runHarnessCommand(c: HarnessCommand): Promise<number> {
     ...(args.maxLatenessMs !== null ? { maxSendLatenessP99Ms: args.maxLatenessMs } : {}),
   };
 
+  // A dependency, not an option: plain closed-loop load goes through autocannon, and a run must never
+  // quietly measure with another client than the report says.
+  const autocannon = await loadAutocannon();
+  if (autocannon === null) return usage(io, command, "autocannon is not installed (it drives the plain closed-loop load): run npm install");
   const progress = createProgress(io.progress, io.isTTY);
-  const capacity = (await readBenchCapacity(args.out)) ?? (await probeCapacity(systemClock));
+  const capacity = (await readBenchCapacity(args.out)) ?? (await probeCapacity(systemClock, 300, autocannon));
   progress.line(`harness capacity: ${Math.round(capacity.jsonRps)} req/s plain, ${Math.round(capacity.streamRps)} req/s streamed (${capacity.source})`);
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -120,7 +126,7 @@ export async function runHarnessCommand(c: HarnessCommand): Promise<number> {
     const outcome = await runGauntlet({
       kind: command, name: args.name ?? command, toolVersion: await toolVersion(),
       stages: [stressStage({ scenarios, thresholds: loaded.defs.thresholds, extraGates, server }), ...(c.extraStages ?? [])],
-      limits, capacity, autocannon: await loadAutocannon(), baseline, outRoot: args.out, cwd: process.cwd(), clock: systemClock,
+      limits, capacity, autocannon, baseline, outRoot: args.out, cwd: process.cwd(), clock: systemClock,
       progress, signal: controller.signal, githubSummaryPath: c.env.GITHUB_STEP_SUMMARY || null,
       config: { command, target: server.kind === "target" ? server.baseUrl : null, validity: limits, thresholds: loaded.defs.thresholds, baseline: args.baseline },
     });

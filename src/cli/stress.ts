@@ -11,7 +11,8 @@ reports/<timestamp>-<name>/. Without --target the bundled server is started as a
 (node bin/gauntlet.js serve on a free 127.0.0.1 port, its own cache directory).
 
   --scenario NAME           run this scenario (repeatable; default: every scenario in the load directory)
-  --target URL              an OpenAI-compatible server on this machine (127.0.0.1, ::1, localhost)
+  --target URL              an OpenAI-compatible server on this machine (127.0.0.1, ::1, localhost);
+                            if it needs a key, set GAUNTLET_TARGET_API_KEY (sent as Authorization: Bearer)
 ${COMMON_HELP}`;
 
 export async function runStressCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: HarnessIo): Promise<number> {

@@ -28,7 +28,13 @@ export function buildConfig(v: OptionValues, paths: ResolvedPaths): Config {
     logLevel: v.logLevel,
     bodyLimitBytes: v.bodyLimitBytes,
     maxTokensLimit: v.maxTokensLimit,
-    cache: { enabled: v.cacheEnabled, maxBytes: v.cacheMaxBytes, quarantineMaxBytes: v.cacheQuarantineMaxBytes },
+    cache: {
+      enabled: v.cacheEnabled,
+      maxBytes: v.cacheMaxBytes,
+      quarantineMaxBytes: v.cacheQuarantineMaxBytes,
+      diskMaxBytes: v.cacheDiskMaxBytes,
+      ioTimeoutMs: v.cacheIoTimeoutMs,
+    },
     breaker: {
       enabled: v.breakerEnabled,
       failureThreshold: v.breakerFailures,
@@ -36,7 +42,7 @@ export function buildConfig(v: OptionValues, paths: ResolvedPaths): Config {
       cooldownMs: v.breakerCooldownMs,
     },
     memory: { clearPct: v.memoryClearPct, rejectPct: v.memoryRejectPct, checkMs: v.memoryCheckMs },
-    retry: { maxRetries: v.retries, baseMs: v.retryBaseMs },
+    retry: { maxRetries: v.retries, baseMs: v.retryBaseMs, jitterPct: v.retryJitterPct },
   };
 }
 

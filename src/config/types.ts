@@ -26,10 +26,10 @@ export interface Config {
   bodyLimitBytes: number;
   /** The largest max_tokens a request may ask for. */
   maxTokensLimit: number;
-  cache: { enabled: boolean; maxBytes: number; quarantineMaxBytes: number };
+  cache: { enabled: boolean; maxBytes: number; quarantineMaxBytes: number; diskMaxBytes: number; ioTimeoutMs: number };
   breaker: { enabled: boolean; failureThreshold: number; successThreshold: number; cooldownMs: number };
   memory: { clearPct: number; rejectPct: number; checkMs: number };
-  retry: { maxRetries: number; baseMs: number };
+  retry: { maxRetries: number; baseMs: number; jitterPct: number };
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };

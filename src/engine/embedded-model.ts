@@ -22,6 +22,8 @@ export interface EmbeddedModelOptions {
   seed?: number;
   /** Leave eos unsuppressed so generation can stop naturally. Default false. */
   allowEos?: boolean;
+  /** Multi-byte UTF-8 output (é, CJK, emoji split across tokens). Default false. */
+  multiByte?: boolean;
   /** Default 4096. */
   contextLength?: number;
 }
@@ -49,13 +51,14 @@ export function embeddedModelId(preset: TinyModelPreset): string {
   return `gauntlet-${preset}`;
 }
 
-/** File name of a variant, e.g. "gauntlet-tiny-42-v1.gguf" or "gauntlet-tiny-eos-42-v1.gguf". */
+/** File name of a variant, e.g. "gauntlet-tiny-42-v1.gguf", "gauntlet-tiny-eos-42-v1.gguf" or "gauntlet-tiny-utf8-42-v1.gguf". */
 export function embeddedModelFileName(preset: TinyModelPreset, opts: EmbeddedModelOptions = {}): string {
   const seed = opts.seed ?? DEFAULT_TINY_MODEL_SEED;
   const ctx = opts.contextLength ?? DEFAULT_TINY_CONTEXT_LENGTH;
   const eos = opts.allowEos ? "-eos" : "";
+  const utf8 = opts.multiByte ? "-utf8" : "";
   const ctxPart = ctx === DEFAULT_TINY_CONTEXT_LENGTH ? "" : `-ctx${ctx}`;
-  return `${embeddedModelId(preset)}${eos}${ctxPart}-${seed}-v${EMBEDDED_MODEL_FORMAT_VERSION}.gguf`;
+  return `${embeddedModelId(preset)}${eos}${utf8}${ctxPart}-${seed}-v${EMBEDDED_MODEL_FORMAT_VERSION}.gguf`;
 }
 
 function generate(preset: TinyModelPreset, opts: EmbeddedModelOptions): Buffer {
@@ -63,6 +66,7 @@ function generate(preset: TinyModelPreset, opts: EmbeddedModelOptions): Buffer {
     preset,
     seed: opts.seed ?? DEFAULT_TINY_MODEL_SEED,
     allowEos: opts.allowEos ?? false,
+    multiByte: opts.multiByte ?? false,
     contextLength: opts.contextLength ?? DEFAULT_TINY_CONTEXT_LENGTH,
     name: embeddedModelId(preset),
   });

@@ -82,7 +82,7 @@ export function withFaults(engine: Engine, settings: FaultSettings): FaultyEngin
   };
   if (engine.chooseSlot) {
     const choose = engine.chooseSlot.bind(engine);
-    wrapped.chooseSlot = (free, messages) => choose(free, messages);
+    wrapped.chooseSlot = (free, messages, sessionId) => choose(free, messages, sessionId);
   }
   return wrapped;
 }

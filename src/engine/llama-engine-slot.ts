@@ -68,14 +68,34 @@ export interface NativeAccess {
   newSampler(): AddonSampler;
 }
 
-/** node-llama-cpp's addon objects behind a context, or null when this version does not have them. */
-export function nativeAccess(llama: Llama, model: LlamaModel, context: LlamaContext): NativeAccess | null {
-  const ctx = (context as unknown as { _ctx?: Partial<AddonContext> })._ctx;
-  const Sampler = (llama as unknown as { _bindings?: { AddonSampler?: new (m: unknown) => AddonSampler } })._bindings?.AddonSampler;
-  const addonModel = (model as unknown as { _model?: unknown })._model;
-  const methods = ["initBatch", "addToBatch", "decodeBatch", "sampleToken", "removeTokenCellsFromSequence", "disposeSequence", "setThreads"] as const;
-  if (!ctx || !Sampler || !addonModel || methods.some((m) => typeof ctx[m] !== "function")) return null;
-  return { ctx: ctx as AddonContext, newSampler: () => new Sampler(addonModel) };
+const ADDON_METHODS = ["initBatch", "addToBatch", "decodeBatch", "sampleToken", "removeTokenCellsFromSequence", "disposeSequence", "setThreads"] as const;
+
+/**
+ * node-llama-cpp's addon objects behind a context, or the names of the private members that are
+ * missing (another node-llama-cpp version): the caller then falls back to sequence.evaluate().
+ */
+export function nativeAccess(llama: Llama, model: LlamaModel, context: LlamaContext): NativeAccess | { missing: string[] } {
+  const missing: string[] = [];
+  let ctx: Partial<AddonContext> | undefined;
+  let Sampler: (new (m: unknown) => AddonSampler) | undefined;
+  let addonModel: unknown;
+  try {
+    ctx = (context as unknown as { _ctx?: Partial<AddonContext> })._ctx;
+    Sampler = (llama as unknown as { _bindings?: { AddonSampler?: new (m: unknown) => AddonSampler } })._bindings?.AddonSampler;
+    addonModel = (model as unknown as { _model?: unknown })._model;
+  } catch {
+    return { missing: ["(reading the internals threw)"] };
+  }
+  if (!ctx) missing.push("LlamaContext._ctx");
+  else for (const m of ADDON_METHODS) if (typeof ctx[m] !== "function") missing.push(`LlamaContext._ctx.${m}()`);
+  if (typeof Sampler !== "function") missing.push("Llama._bindings.AddonSampler");
+  if (!addonModel) missing.push("LlamaModel._model");
+  if (missing.length > 0) return { missing };
+  return { ctx: ctx as AddonContext, newSampler: () => new Sampler!(addonModel) };
+}
+
+export function isNativeAccess(a: NativeAccess | { missing: string[] }): a is NativeAccess {
+  return !("missing" in a);
 }
 
 /** The sampler configuration evaluate() builds from { temperature, topK, topP, seed } (node-llama-cpp 3.22). */
@@ -214,6 +234,9 @@ export function createEvaluateSlot(context: LlamaContext): EngineSlot {
           topK: sampling.topK,
           topP: sampling.topP,
           seed: sampling.seed,
+          // The sink decides about end-of-generation tokens (finish_reason "stop"); without this the
+          // generator ends silently on one and the answer would look cut by max_tokens.
+          yieldEogToken: true,
         });
         for await (const token of iterator) {
           if (signal?.aborted) {

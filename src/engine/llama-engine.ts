@@ -14,7 +14,7 @@ import type { EngineSlot, SlotSampling } from "./llama-engine-slot.js";
 import { createSlotSet, type SlotLayout, type SlotSet } from "./llama-engine-slots.js";
 import { createLogCollector, explainLoadFailure, memoDetokenize, sha256File } from "./llama-engine-support.js";
 import { createPromptTokenizer } from "./llama-engine-tokens.js";
-import { createStopMatcher, createTokenDecoder } from "./text-stream.js";
+import { createStopMatcher, createTokenDecoder, dropIncompleteTail } from "./text-stream.js";
 import { createThreadChooser } from "./thread-plan-governor.js";
 
 export { memoDetokenize, sha256File, timeGeneration } from "./llama-engine-support.js";
@@ -118,7 +118,9 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     build,
     generationPath: path,
     layout: set.layout,
+    ...(set.note ? { generationPathNote: set.note } : {}),
   };
+  if (set.note) opts.onLog?.("warn", set.note);
 
   const prompts = createPromptTokenizer(model, chatWrapper);
   const sessions = new Map<string, number>();
@@ -167,6 +169,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     const stopper = createStopMatcher(req.params.stop);
     let text = "";
     let completionTokens = 0;
+    const generated: number[] = [];
     let finishReason: GenerateResult["finishReason"] = "length";
     let stopMatched = false;
     const emit = (piece: string) => {
@@ -186,6 +189,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
             return "end";
           }
           completionTokens++;
+          generated.push(token);
           return completionTokens >= budget ? "last" : "more";
         },
         emit(token) {
@@ -202,7 +206,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     }
     if (!aborted && !stopMatched) {
       // Text held back (an incomplete character, a possible stop-string start) belongs to the answer.
-      const tail = stopper.push(decoder.flush());
+      const tail = stopper.push(dropIncompleteTail(decoder.flush()));
       emit(tail.text);
       if (tail.stopped) finishReason = "stop";
       else emit(stopper.flush());
@@ -212,7 +216,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     counters.promptTokensEvaluated += tokens.length - reused;
     counters.completionTokens += completionTokens;
     rememberSession(req.sessionId, req.slot ?? 0);
-    return { text, finishReason, promptTokens: tokens.length, completionTokens, cachedTokens: reused, aborted };
+    return { text, finishReason, promptTokens: tokens.length, completionTokens, cachedTokens: reused, aborted, tokens: generated };
   }
 
   return {
@@ -230,22 +234,34 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
         return owner;
       }
       const tokens = prompts.tokenize(messages);
-      let best = free[0]!;
+      // Longest cached prefix, when it covers at least half of the prompt (as llama.cpp's server
+      // does): a slot is not given away for a few shared template tokens, which would throw out the
+      // conversation it holds. Otherwise the least recently used slot (an empty one first); on a tie
+      // the longer prefix.
+      let best = -1;
       let bestLen = -1;
-      let bestUse = Infinity;
+      let lru = -1;
+      let lruUse = Infinity;
+      let lruLen = -1;
       for (const i of free) {
         const s = slots[i];
         if (!s) continue;
         const len = s.impl.commonPrefix(tokens);
-        // Longest cached prefix; on a tie the least recently used slot (keeps the others' caches).
-        if (len > bestLen || (len === bestLen && s.lastUsed < bestUse)) {
+        if (len > 0 && len * 2 >= tokens.length && len > bestLen) {
           best = i;
           bestLen = len;
-          bestUse = s.lastUsed;
+        }
+        if (s.lastUsed < lruUse || (s.lastUsed === lruUse && len > lruLen)) {
+          lru = i;
+          lruUse = s.lastUsed;
+          lruLen = len;
         }
       }
-      if (bestLen > 0) counters.prefixRoutes++;
-      return best;
+      if (best !== -1) {
+        counters.prefixRoutes++;
+        return best;
+      }
+      return lru === -1 ? free[0]! : lru;
     },
 
     async generate(req, onChunk) {

@@ -78,6 +78,7 @@ export async function createPlainEngine(opts: PlainEngineOptions): Promise<Engin
       await sequence.clearHistory();
       const { temperature } = req.params;
       let completionTokens = 0;
+      const generated: number[] = [];
       const common = {
         maxTokens: budget,
         temperature,
@@ -104,6 +105,7 @@ export async function createPlainEngine(opts: PlainEngineOptions): Promise<Engin
           disableContextShift: true,
           onToken: (ts: Token[]) => {
             completionTokens += ts.length;
+            generated.push(...ts);
           },
         });
         text = r.response;
@@ -117,6 +119,7 @@ export async function createPlainEngine(opts: PlainEngineOptions): Promise<Engin
           ...common,
           onToken: (ts: Token[]) => {
             completionTokens += ts.length;
+            generated.push(...ts);
           },
         });
         text = r.responseText;
@@ -125,7 +128,7 @@ export async function createPlainEngine(opts: PlainEngineOptions): Promise<Engin
       }
       const aborted = stopReason === "abort";
       const finishReason: GenerateResult["finishReason"] = stopReason === "maxTokens" ? "length" : "stop";
-      return { text, finishReason, promptTokens: tokens.length, completionTokens, cachedTokens: 0, aborted };
+      return { text, finishReason, promptTokens: tokens.length, completionTokens, cachedTokens: 0, aborted, tokens: generated };
     },
     async close() {
       for (const c of contexts) await c.dispose().catch(() => undefined);

@@ -43,6 +43,15 @@ export function createTokenDecoder(detokenize: Detokenize): TokenDecoder {
   };
 }
 
+/**
+ * The end of a generation's text: what the decoder still held at the end can only be an incomplete
+ * last character (generation was cut inside it, at max_tokens or a stop) or bytes the model wrote
+ * invalid; neither can be shown as text, so it goes instead of becoming U+FFFD.
+ */
+export function dropIncompleteTail(flushed: string): string {
+  return flushed.replace(/\uFFFD+$/, "");
+}
+
 export interface StopResult {
   /** Text safe to emit now. */
   text: string;

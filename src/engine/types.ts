@@ -50,6 +50,8 @@ export interface GenerateResult {
   cachedTokens: number;
   /** Whether generation ended because the signal aborted. */
   aborted: boolean;
+  /** The generated token ids, in order (engines on a real model; absent where an engine has no tokens). */
+  tokens?: readonly number[];
 }
 
 export interface EngineInfo {
@@ -70,6 +72,8 @@ export interface EngineInfo {
   generationPath?: string;
   /** "contexts" (a context per slot) or "batched" (slots share one context, decoded together). */
   layout?: string;
+  /** Why the native generation path was asked for but is not used (say it at start-up). */
+  generationPathNote?: string;
 }
 
 /** Cumulative counters since the engine started (for /metrics: export them as counters, not gauges). */

@@ -38,6 +38,9 @@ export interface LiveStatsOptions {
 }
 
 const SLOTS = 12;
+export const MEMORY_READING_FAILED = "memory reading failed";
+
+const valid = (ms: number | null): ms is number => ms !== null && Number.isFinite(ms) && ms >= 0;
 
 export class LiveStats {
   readonly #o: LiveStatsOptions;
@@ -62,11 +65,13 @@ export class LiveStats {
     this.#total++;
     this.#rate.add();
     if (r.outcome !== "success") this.#failed++;
-    else {
-      if (r.e2eMs !== null && r.e2eMs >= 0) this.#e2e.record(r.e2eMs);
-      if (r.ttftMs !== null && r.ttftMs >= 0) this.#ttft.record(r.ttftMs);
-    }
+    else if (valid(r.e2eMs)) this.#e2e.record(r.e2eMs);
     this.#o.memory.requestCompleted();
+  }
+
+  /** A request's first token, as it happens (the request may still fail later). */
+  recordTimeToFirstToken(ms: number): void {
+    if (valid(ms)) this.#ttft.record(ms);
   }
 
   cacheHit(): void {
@@ -95,7 +100,7 @@ export class LiveStats {
     }
     if (want.has("memory")) {
       const m = this.#o.memory.snapshot();
-      if (!m.ok) reasons.push("memory reading failed");
+      if (!m.ok && !reasons.includes(MEMORY_READING_FAILED)) reasons.push(MEMORY_READING_FAILED);
       out.memory = m.ok
         ? { rss_mb: m.rssMb, heap_used_mb: m.heapUsedMb, external_mb: m.externalMb, peak_rss_mb: m.peakRssMb, baseline_rss_mb: m.baselineRssMb, growth_pct: m.growthPct }
         : { rss_mb: null, heap_used_mb: null, external_mb: null, peak_rss_mb: null, baseline_rss_mb: null, growth_pct: null };

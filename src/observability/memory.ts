@@ -69,6 +69,11 @@ export class MemoryTracker {
     }
   }
 
+  /** Whether a reading succeeds now (it also updates the peak). */
+  readable(): boolean {
+    return this.#read() !== null;
+  }
+
   snapshot(): MemorySnapshot {
     const r = this.#read();
     if (!r) return { ok: false };

@@ -4,6 +4,10 @@
  * never text). A request ends at onSend for ordinary replies, at `observation.finish()` for routes
  * that hijack the reply to stream, and at the socket's close for anything that never got there (a
  * client that went away).
+ *
+ * Timings: every duration is taken on one monotonic clock from the request's arrival (its onRequest
+ * hook). Queue time and TTFT are recorded when they happen (`slotGranted()`, `firstToken()`), so a
+ * request that times out or is aborted later still counts in those histograms.
  */
 import { performance } from "node:perf_hooks";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -12,18 +16,29 @@ import { classifyOutcome } from "./outcome.js";
 import type { RequestContext } from "./request-context.js";
 import type { ServerMetrics } from "./server-metrics.js";
 
-/** What a route learnt about its generation. Durations in ms from the start of inference. */
+/** What a route learnt about a finished generation: counts, never text. */
 export interface GenerationRecord {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens reused from a slot's KV cache. */
+  cachedPromptTokens: number;
   finishReason: string;
-  queueMs: number;
-  ttftMs: number | null;
-  totalMs: number;
 }
 
 export interface RequestObservation {
   generation: GenerationRecord | null;
+  /** ms from arrival to the moment a slot started the request; null until then (or never). */
+  queueMs: number | null;
+  /** ms from arrival to the first generated text (or the cached answer); null until then. */
+  ttftMs: number | null;
+  /** ms from arrival to the end of the generation; null unless it completed. */
+  e2eMs: number | null;
+  /** A generation slot started the request: records its queue time (once). */
+  slotGranted(): void;
+  /** The first text of the answer is ready: records TTFT (once; later calls are ignored). */
+  firstToken(): void;
+  /** The generation completed: keeps its counts and its E2E time. */
+  generated(g: GenerationRecord): void;
   /** Project error code of a failure the route reported itself (an SSE error event). */
   errorCode: string | null;
   /** The client went away before the response was complete. */
@@ -68,9 +83,8 @@ export function registerRequestObserver(app: FastifyInstance, opts: RequestObser
         finishReason: g?.finishReason ?? null,
         promptTokens: g?.promptTokens ?? null,
         completionTokens: g?.completionTokens ?? null,
-        queueMs: g?.queueMs ?? null,
-        ttftMs: g?.ttftMs ?? null,
-        e2eMs: g?.totalMs ?? null,
+        cachedPromptTokens: g?.cachedPromptTokens ?? null,
+        e2eMs: o.e2eMs,
       });
     }
     request.log.info(
@@ -81,9 +95,10 @@ export function registerRequestObserver(app: FastifyInstance, opts: RequestObser
         ...(isInference ? { outcome } : {}),
         promptTokens: g?.promptTokens ?? null,
         completionTokens: g?.completionTokens ?? null,
-        queueMs: round(g?.queueMs),
-        ttftMs: round(g?.ttftMs),
-        totalMs: round(g?.totalMs),
+        cachedPromptTokens: g?.cachedPromptTokens ?? null,
+        queueMs: round(o.queueMs),
+        ttftMs: round(o.ttftMs),
+        totalMs: round(o.e2eMs),
         durationMs: round(now() - startedAt),
         cacheHit: o.cacheHit,
         finishReason: g?.finishReason ?? null,
@@ -108,13 +123,45 @@ export function registerRequestObserver(app: FastifyInstance, opts: RequestObser
         request.log.error({ err }, "recording the request's metrics failed");
       }
     };
-    request.observation = {
+    const isInference = () => {
+      const route = request.routeOptions.url;
+      return route !== undefined && inference.has(route);
+    };
+    // Observing must never break serving: a metrics failure is logged, never thrown into the route.
+    const safely = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        request.log.error({ err }, "recording the request's metrics failed");
+      }
+    };
+    const observation: RequestObservation = {
       generation: null,
+      queueMs: null,
+      ttftMs: null,
+      e2eMs: null,
       errorCode: null,
       aborted: false,
       cacheHit: false,
+      slotGranted() {
+        if (observation.queueMs !== null) return;
+        const ms = now() - startedAt;
+        observation.queueMs = ms;
+        if (isInference()) safely(() => opts.metrics.observeQueueTime(ms));
+      },
+      firstToken() {
+        if (observation.ttftMs !== null) return;
+        const ms = now() - startedAt;
+        observation.ttftMs = ms;
+        if (isInference()) safely(() => opts.metrics.observeTimeToFirstToken(ms));
+      },
+      generated(g) {
+        observation.generation = g;
+        observation.e2eMs = now() - startedAt;
+      },
       finish: () => finish(reply.raw.statusCode),
     };
+    request.observation = observation;
     reply.raw.once("close", () => finish(reply.raw.statusCode, !reply.raw.writableFinished));
     finishers.set(request, finish);
   });

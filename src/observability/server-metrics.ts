@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import type { Registry } from "prom-client";
 import { CATEGORIES, type Category } from "./json-query.js";
-import { LiveStats, type JsonMetrics } from "./live-stats.js";
+import { LiveStats, MEMORY_READING_FAILED, type JsonMetrics } from "./live-stats.js";
 import { MemoryTracker, processMemoryReader, type MemoryReader } from "./memory.js";
 import { createPromMetrics, type CacheMetrics, type FinishedRequest, type GaugeSources } from "./prom-metrics.js";
 
@@ -39,6 +39,10 @@ export interface ServerMetrics {
   json(categories?: readonly Category[]): JsonMetrics;
   /** Call once per finished chat-completion request. */
   recordRequest(r: FinishedRequest): void;
+  /** Arrival to slot start, in ms: call when the slot is granted (whatever happens to the request later). */
+  observeQueueTime(ms: number): void;
+  /** Arrival to the first generated text, in ms: call at the first chunk (whatever happens later). */
+  observeTimeToFirstToken(ms: number): void;
   /** Gap between two consecutive generated chunks of one response, in ms. */
   observeInterToken(ms: number): void;
   readonly cache: CacheMetrics;
@@ -52,29 +56,40 @@ export const DEFAULT_WINDOW_MS = 60_000;
 
 export function createServerMetrics(opts: ServerMetricsOptions): ServerMetrics {
   const now = opts.now ?? (() => performance.now());
-  const prom = createPromMetrics({ sources: opts.sources, processMetrics: opts.processMetrics });
   const memory = new MemoryTracker({
     read: opts.memoryReader ?? processMemoryReader,
     now,
     baselineAfterRequests: opts.baselineAfterRequests,
     baselineAfterMs: opts.baselineAfterMs,
   });
-  const live = new LiveStats({ now, wallClock: opts.wallClock ?? Date.now, windowMs: opts.windowMs ?? DEFAULT_WINDOW_MS, memory, sources: opts.sources });
   let degraded = false;
+  /** One list of reasons for both the JSON `degraded` and the gauntlet_degraded gauge, so they always agree. */
+  const degradedReasons = (): string[] => {
+    const reasons: string[] = [];
+    if (degraded) reasons.push("degraded mode");
+    reasons.push(...opts.sources.degradedReasons());
+    if (!memory.readable()) reasons.push(MEMORY_READING_FAILED);
+    return [...new Set(reasons)];
+  };
+  const sources: GaugeSources = { ...opts.sources, degradedReasons };
+  const prom = createPromMetrics({ sources, processMetrics: opts.processMetrics });
+  const live = new LiveStats({ now, wallClock: opts.wallClock ?? Date.now, windowMs: opts.windowMs ?? DEFAULT_WINDOW_MS, memory, sources });
 
   return {
     registry: prom.registry,
     contentType: prom.registry.contentType,
     prometheus: () => prom.registry.metrics(),
     json(categories = CATEGORIES) {
-      const reasons: string[] = [];
-      if (degraded) reasons.push("degraded mode");
-      reasons.push(...opts.sources.degradedReasons());
-      return live.snapshot(categories, [...new Set(reasons)]);
+      return live.snapshot(categories, degradedReasons());
     },
     recordRequest(r) {
       prom.recordRequest(r);
       live.recordRequest(r);
+    },
+    observeQueueTime: (ms) => prom.observeQueueTime(ms),
+    observeTimeToFirstToken(ms) {
+      prom.observeTimeToFirstToken(ms);
+      live.recordTimeToFirstToken(ms);
     },
     observeInterToken: (ms) => prom.observeInterToken(ms),
     cache: {
@@ -93,7 +108,6 @@ export function createServerMetrics(opts: ServerMetricsOptions): ServerMetrics {
     retries: prom.retries,
     setDegraded(d) {
       degraded = d;
-      prom.setDegraded(d);
     },
     logWriteFailed: () => prom.logWriteErrors.inc(),
   };

@@ -3,16 +3,16 @@
  * reads the environment; main.ts does both.
  */
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import type { CacheFs } from "../cache/cache-fs.js";
-import { createResponseCache, type ResponseCache } from "../cache/response-cache.js";
+import type { ResponseCache } from "../cache/response-cache.js";
 import { createRetryingEngine } from "../engine/retrying-engine.js";
 import { createSlotPool, type SlotPool } from "../engine/slot-pool.js";
 import { ApiError } from "../errors.js";
 import { CircuitBreaker } from "../resilience/circuit-breaker.js";
 import { createMemoryGuard, type MemoryGuard } from "../resilience/memory-guard.js";
 import { readMemoryLimit } from "../resilience/memory-limit.js";
+import { resilienceHealth, resilienceReasons, startServerResponseCache } from "./cache-wiring.js";
 import { createCachingInference } from "./caching-inference.js";
 import type { Engine } from "../engine/types.js";
 import { createInferenceService, type InferenceService } from "./inference.js";
@@ -43,10 +43,10 @@ export interface ServerSettings {
   maxTokensLimit: number;
   /** Response cache on disk under cacheDir/responses/<model>; absent: no response cache. */
   cacheDir?: string;
-  cache?: { enabled: boolean; maxBytes: number; quarantineMaxBytes: number };
+  cache?: { enabled: boolean; maxBytes: number; quarantineMaxBytes: number; diskMaxBytes?: number; ioTimeoutMs?: number };
   breaker?: { enabled: boolean; failureThreshold: number; successThreshold: number; cooldownMs: number };
   memory?: { clearPct: number; rejectPct: number; checkMs: number };
-  retry?: { maxRetries: number; baseMs: number };
+  retry?: { maxRetries: number; baseMs: number; jitterPct?: number };
 }
 
 /** Memory readings for the guard; injectable so tests can simulate pressure. */
@@ -108,6 +108,10 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
         memoryClears: guard?.stats().clears ?? 0,
         memoryRejections: guard?.stats().rejections ?? 0,
       }),
+      cacheSize: () => {
+        const st = (responses as ResponseCache | null)?.stats();
+        return st ? { entries: st.entries, bytes: st.bytes } : null;
+      },
     },
   });
   const logContext = createRequestContext();
@@ -143,51 +147,30 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
         cooldownMs: settings.breaker.cooldownMs,
       })
     : null;
+  // Shutdown: close() lets in-flight requests finish for up to shutdownTimeoutMs, then aborts what still runs.
+  const shutdown = new AbortController();
   const attach = (loaded: Engine) => {
     const e =
       settings.retry && settings.retry.maxRetries > 0
-        ? createRetryingEngine(loaded, { retries: settings.retry.maxRetries, baseMs: settings.retry.baseMs, jitter: 0.2, onRetry: () => metrics.retries.inc() })
+        ? createRetryingEngine(loaded, {
+            retries: settings.retry.maxRetries,
+            baseMs: settings.retry.baseMs,
+            jitter: (settings.retry.jitterPct ?? 20) / 100,
+            onRetry: () => metrics.retries.inc(),
+          })
         : loaded;
     pool = createSlotPool({ slots: e.info().slots, queueMax: settings.queueMax });
     const direct = createInferenceService({
       engine: e,
       pool,
       timeoutMs: settings.timeoutMs,
+      shutdownSignal: shutdown.signal,
       onInterToken: (ms) => metrics.observeInterToken(ms),
       log: app.log,
     });
     if (settings.cacheDir && settings.cache?.enabled) {
       const fingerprint = e.info().fingerprint;
-      responses = createResponseCache({
-        dir: join(settings.cacheDir, "responses", fingerprint.slice(0, 16)),
-        fingerprint,
-        maxBytes: settings.cache.maxBytes,
-        quarantineMaxBytes: settings.cache.quarantineMaxBytes,
-        ...(opts.cacheFs ? { fs: opts.cacheFs } : {}),
-        breaker,
-        events: {
-          hit: () => metrics.cache.hit(),
-          miss: () => metrics.cache.miss(),
-          // One warning per bad record; the reason only (no file path, no cached text). A quarantined
-          // record is also a recovery: the cache goes on and the answer is generated again.
-          corruption: (reason) => {
-            metrics.cache.corruption(reason);
-            metrics.cache.recovered();
-            app.log.warn({ reason }, "response cache: corrupt record quarantined");
-          },
-          ioError: (err) => app.log.warn({ code: err.code }, "response cache: disk operation failed"),
-          stored: () => {
-            const st = (responses as ResponseCache | null)?.stats();
-            if (st) metrics.cache.setEntries(st.entries, st.bytes);
-          },
-        },
-      });
-      // Never awaited by requests: the scan runs in the background.
-      const rc = responses;
-      void rc
-        .open()
-        .then(() => rc.ready())
-        .then(() => metrics.cache.setEntries(rc.stats().entries, rc.stats().bytes));
+      responses = startServerResponseCache({ cacheDir: settings.cacheDir, settings: settings.cache, fingerprint, fs: opts.cacheFs, breaker, metrics, log: app.log });
       inference = createCachingInference({ inner: direct, cache: responses, fingerprint });
     } else {
       inference = direct;
@@ -208,8 +191,11 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
 
   // Memory guard: above clearPct the caches are cleared; above rejectPct new requests get 503.
   let guard: MemoryGuard | null = null;
+  let memoryLimit: { bytes: number; source: string } | null = null;
   if (settings.memory) {
-    const limitBytes = opts.memoryProbe?.limitBytes ?? (await readMemoryLimit()).bytes;
+    // The process's own cgroup (v2 or v1, from /proc/self/cgroup), else the machine.
+    memoryLimit = opts.memoryProbe?.limitBytes !== undefined ? { bytes: opts.memoryProbe.limitBytes, source: "probe" } : await readMemoryLimit();
+    const limitBytes = memoryLimit.bytes;
     // Process RSS, not the cgroup's usage: page cache is reclaimable and would raise false alarms.
     const readUsage = opts.memoryProbe?.readUsage ?? (() => process.memoryUsage().rss);
     guard = createMemoryGuard({
@@ -218,8 +204,16 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       rejectPct: settings.memory.rejectPct,
       intervalMs: settings.memory.checkMs,
       readUsage,
-      onClear: () => {
+      onClear: async () => {
         (responses as ResponseCache | null)?.clearMemory();
+        // The prompt (KV) state the engine keeps for warmed system prompts goes too.
+        const e = engine as Engine | null;
+        if (e?.clearPromptState) {
+          promptCache.tokens = 0;
+          promptCache.systemPromptHash = null;
+          promptCache.lastUpdated = Date.now();
+          await e.clearPromptState();
+        }
       },
     });
     await guard.check();
@@ -230,11 +224,12 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     const kb = opts.debugLeakKbPerRequest;
     app.addHook("onResponse", async (request) => {
       // Filled, so the pages are really resident (RSS), not just reserved.
-      if (request.url.startsWith("/v1/chat/completions")) leaked.push(Buffer.alloc(kb * 1024, 1));
+      if (request.routeOptions.url === "/v1/chat/completions") leaked.push(Buffer.alloc(kb * 1024, 1));
     });
   }
   app.addHook("onRequest", async (request) => {
-    if (guard && request.method === "POST" && request.url.startsWith("/v1/chat/completions") && guard.shouldReject()) {
+    const url = request.routeOptions.url;
+    if (guard && request.method === "POST" && (url === "/v1/chat/completions" || url === "/cache/warm") && guard.shouldReject()) {
       throw new ApiError("memory_pressure", "the server is low on memory and refuses new requests until it recovers; retry later", { retryAfterSeconds: 2 });
     }
   });
@@ -242,9 +237,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   const degradedReasons = () => {
     const reasons: string[] = [];
     if (loadError) reasons.push("the model failed to load");
-    if ((responses as ResponseCache | null)?.degraded()) reasons.push("the response cache is bypassed after repeated errors (circuit breaker open)");
-    const mem = guard?.stats().state;
-    if (mem && mem !== "ok") reasons.push(`memory ${mem}: ${Math.round(guard!.stats().lastUsagePct)}% of the limit in use`);
+    reasons.push(...resilienceReasons(responses as ResponseCache | null, guard));
     return reasons;
   };
 
@@ -257,6 +250,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     stats,
     cache: () => ({ tokens: promptCache.tokens, systemPromptHash: promptCache.systemPromptHash, lastUpdated: promptCache.lastUpdated }),
     degradedReasons,
+    details: () => resilienceHealth({ cache: responses as ResponseCache | null, breaker, guard, memoryLimit }),
   });
   registerMetricsRoutes(app, { metrics });
   registerCacheRoutes(app, { engine: () => engine, pool: () => pool, responses: () => responses, state: promptCache });
@@ -269,14 +263,35 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     bodyLimitBytes: settings.bodyLimitBytes,
   });
 
+  let closing = false;
+  let shutdownTimer: NodeJS.Timeout | undefined;
+  app.addHook("preClose", async () => {
+    closing = true;
+    // Requests still waiting for a slot are refused now (503 shutting_down); running ones get the bound.
+    (pool as SlotPool | null)?.close();
+    shutdownTimer = setTimeout(() => {
+      shutdown.abort();
+      // Aborted generations answer within a token; then no connection may hold close() (keep-alive ones included).
+      setTimeout(() => app.server.closeAllConnections(), 250).unref();
+    }, settings.shutdownTimeoutMs);
+    shutdownTimer.unref();
+  });
+  // While closing, every answer closes its connection, so an idle keep-alive client cannot hold close().
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   app.addHook("onClose", async () => {
     guard?.stop();
     const p = pool as SlotPool | null;
     if (p) {
       p.close();
-      // Let in-flight generations finish, within a bound.
-      await Promise.race([p.idle(), new Promise((r) => setTimeout(r, settings.shutdownTimeoutMs).unref())]);
+      // In-flight generations finish or are aborted by the shutdown bound; the engine is freed after them.
+      await Promise.race([p.idle(), new Promise((r) => setTimeout(r, settings.shutdownTimeoutMs + 2000).unref())]);
     }
+    clearTimeout(shutdownTimer);
+    shutdown.abort();
+    // Answers still being written to the cache's disk land (within its I/O bound) before the engine goes.
+    await (responses as ResponseCache | null)?.close();
     const e = engine as Engine | null;
     if (e && opts.ownsEngine !== false) await e.close();
     logDestination?.close();

@@ -59,7 +59,8 @@ export function createCachingInference(opts: CachingInferenceOptions): Inference
         req.onCacheStatus?.(false);
         leader = await inner.run(req, onChunk);
         const value = toCached(leader.result);
-        if (!leader.result.aborted) await cache.store(key, value);
+        // In memory at once, on disk in the background: the client never waits for the write.
+        if (!leader.result.aborted) cache.store(key, value);
         return value;
       });
     } catch (err) {

@@ -10,7 +10,7 @@ import type { ChatMessage, Engine, GenerateChunk, GenerateResult, SamplingParams
 
 export interface RequestTimings {
   queueMs: number;
-  /** From arrival to the first generated text; null when nothing was generated. */
+  /** From the start of inference (after validation) to the first generated text; null when nothing was generated. The route reports arrival-based figures. */
   ttftMs: number | null;
   totalMs: number;
   /** Completion tokens per second of generation (after the first token). */

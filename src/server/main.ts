@@ -2,6 +2,7 @@
  * `gauntlet serve`: the only place that reads the environment and argv for the server, handles
  * signals and listens. Everything it builds comes from the same factories the tests use.
  */
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { prepareEngineProcess } from "../cli/engine.js";
 import { checkPortAvailable, describePortProblem, formatConfigErrors, loadConfig, renderHelp, wantsHelp } from "../config/index.js";
@@ -11,6 +12,7 @@ import { parseFaultSettings, withFaults } from "../engine/faulty-engine.js";
 import { GgufFormatError } from "../engine/gguf/errors.js";
 import { readGgufHeader } from "../engine/gguf/header.js";
 import { createLlamaEngine } from "../engine/llama-engine.js";
+import { generationPathWarnings } from "../engine/llama-engine-slots.js";
 import type { Engine } from "../engine/types.js";
 import { ModelLoadError } from "../errors.js";
 import { readChaosSwitches } from "../harness/chaos/serve-switches.js";
@@ -30,14 +32,29 @@ export interface ResolvedModel {
   embedded: boolean;
 }
 
-/** The model to serve: the user's (header checked first) or the embedded one, generated once. */
-export async function resolveModel(config: FrozenConfig): Promise<ResolvedModel> {
+/**
+ * The model to serve: the user's (header checked first) or the embedded one, generated once into
+ * cacheDir/models. When the cache directory cannot hold it (a file, read-only, full), the embedded model goes
+ * to a temporary directory instead, with a warning: the server always starts, whatever the cache directory is.
+ */
+export async function resolveModel(config: FrozenConfig, warn: (message: string) => void = () => undefined): Promise<ResolvedModel> {
   if (config.modelPath) {
     await readGgufHeader(config.modelPath);
     const base = config.modelPath.split(/[\\/]/).pop() ?? "model";
     return { path: config.modelPath, id: base.replace(/\.gguf$/i, ""), embedded: false };
   }
-  const m = await ensureEmbeddedModel(join(config.cacheDir, "models"), config.modelPreset);
+  let m: Awaited<ReturnType<typeof ensureEmbeddedModel>>;
+  try {
+    m = await ensureEmbeddedModel(join(config.cacheDir, "models"), config.modelPreset);
+  } catch (err) {
+    // A file-system error, as is or as the cause of ensureEmbeddedModel's own error.
+    const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+    const code = typeof e?.code === "string" ? e.code : e?.cause?.code;
+    if (typeof code !== "string") throw err;
+    // The message names the error code only: the cache directory's path is never printed.
+    warn(`the cache directory cannot hold the embedded model (${code}); it is kept in a temporary directory instead, and answers are cached in memory only until the cache directory can be used`);
+    m = await ensureEmbeddedModel(join(tmpdir(), `gauntlet-models-${process.getuid?.() ?? "user"}`), config.modelPreset);
+  }
   return { path: m.path, id: embeddedModelId(config.modelPreset), embedded: true };
 }
 
@@ -103,7 +120,7 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
 
   let model: ResolvedModel;
   try {
-    model = await resolveModel(config);
+    model = await resolveModel(config, (message) => io.stderr(`warning: ${message}`));
   } catch (err) {
     if (err instanceof GgufFormatError) {
       io.stderr(formatConfigErrors([`--model: ${err.message}`], []));
@@ -147,6 +164,7 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
       `with ${info.slots} slot(s) x ${info.threads} thread(s), ${info.build} engine build; Ctrl-C stops`,
   );
   io.stderr(`gauntlet: engine: ${engineSetup.plan.summary}; ${info.generationPath ?? "evaluate"} generation path`);
+  for (const w of generationPathWarnings(info)) io.stderr(`warning: ${w}`);
   if (info.build !== engineSetup.plan.build) {
     io.stderr(`warning: the ${engineSetup.plan.build} engine build was expected but the ${info.build} one loaded; the thread plan may not suit it`);
   }

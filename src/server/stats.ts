@@ -1,7 +1,8 @@
 /** Request counters behind /health (the Prometheus metrics are a separate concern). */
 export interface RequestStats {
   begin(): void;
-  end(outcome: { ok: boolean; latencyMs: number; cacheHit?: boolean }): void;
+  /** `failed`: the server's own failure (counts toward errorRate and consecutiveFailures); a client error or abort is neither ok nor failed. */
+  end(outcome: { ok: boolean; failed?: boolean; latencyMs: number; cacheHit?: boolean }): void;
   snapshot(): {
     requestsInFlight: number;
     totalRequests: number;
@@ -27,13 +28,14 @@ export function createRequestStats(alpha = 0.1): RequestStats {
     begin() {
       inFlight++;
     },
-    end({ ok, latencyMs, cacheHit }) {
+    end({ ok, failed: fault = !ok, latencyMs, cacheHit }) {
       inFlight = Math.max(0, inFlight - 1);
       total++;
-      if (!ok) failed++;
-      consecutive = ok ? 0 : consecutive + 1;
+      if (fault) failed++;
+      if (ok) consecutive = 0;
+      else if (fault) consecutive++;
       avgLatency = total === 1 ? latencyMs : avgLatency + alpha * (latencyMs - avgLatency);
-      errorRate = total === 1 ? (ok ? 0 : 1) : errorRate + alpha * ((ok ? 0 : 1) - errorRate);
+      errorRate = total === 1 ? (fault ? 1 : 0) : errorRate + alpha * ((fault ? 1 : 0) - errorRate);
       if (cacheHit !== undefined) {
         lookups++;
         if (cacheHit) hits++;

@@ -113,8 +113,9 @@ describe("POST /v1/chat/completions (streaming)", () => {
     expect(r.text).toBe(plain.choices[0].message.content);
     const finish = r.chunks.find((c) => c.choices?.[0]?.finish_reason);
     expect(finish?.choices[0].finish_reason).toBe("length");
-    expect(finish?.timings.ttft_ms).toBeGreaterThan(0);
     const usage = r.chunks.at(-1)!;
+    // The timings ride on the last chunk before [DONE]: here the usage chunk (as llama.cpp does).
+    expect(usage.timings.ttft_ms).toBeGreaterThan(0);
     expect(usage.choices).toEqual([]);
     expect(usage.usage.completion_tokens).toBe(20);
     expect(r.done).toBe(true);

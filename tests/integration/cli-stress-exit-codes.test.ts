@@ -31,11 +31,11 @@ afterAll(async () => {
   await server?.app.close();
 });
 
-async function stress(args: string[]): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
+async function stress(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
   const out = mkdtempSync(join(tmpdir(), "gauntlet-cli-out-"));
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const code = await runStressCommand(["--load", load, "--out", out, ...args], {}, {
+  const code = await runStressCommand(["--load", load, "--out", out, ...args], env, {
     stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l), progress: () => undefined, isTTY: false,
   });
   return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n"), out };
@@ -64,6 +64,21 @@ describe("gauntlet stress exit codes", () => {
     const report = latest(r.out);
     expect(report.verdict).toBe("invalid");
     expect(validateReport(report)).toEqual([]);
+  });
+
+  test("a target that needs an API key gets it from GAUNTLET_TARGET_API_KEY (never a flag: it would show in ps)", async () => {
+    const secured = await startTestServer({ slots: 2, cache: { enabled: false }, apiKey: "target-key-0123" }, { listen: true, engine: server.engine, server: { ownsEngine: false } });
+    try {
+      const without = await stress(["--target", secured.url]);
+      expect(without.code).toBe(1);
+      expect(latest(without.out).scenarios[0]?.errorsByKind).toMatchObject({ "http-401": 6 });
+      const withKey = await stress(["--target", secured.url], { GAUNTLET_TARGET_API_KEY: "target-key-0123" });
+      expect(withKey.code, withKey.stdout).toBe(0);
+      expect(latest(withKey.out).scenarios[0]?.requests.ok).toBe(6);
+      expect(JSON.stringify(latest(withKey.out))).not.toContain("target-key-0123");
+    } finally {
+      await secured.app.close();
+    }
   });
 
   test("a bad --gate expression is a usage error that says what is wrong, before any load", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { memoDetokenize } from "../../src/engine/llama-engine.js";
-import { createTokenDecoder } from "../../src/engine/text-stream.js";
+import { createTokenDecoder, dropIncompleteTail } from "../../src/engine/text-stream.js";
 
 /** A byte-level model: token = one UTF-8 byte, like the embedded model's GPT-2 byte tokens. */
 function byteModel() {
@@ -41,5 +41,21 @@ describe("memoDetokenize with the token decoder", () => {
     held.push(0xa9);
     expect(detok(held, ctx)).toBe("é");
     expect(model.calls()).toBe(2);
+  });
+});
+
+describe("the end of a generation cut inside a character", () => {
+  test("drops the incomplete last character instead of emitting U+FFFD", () => {
+    const decoder = createTokenDecoder(memoDetokenize(byteModel() as never));
+    const pieces = [...Buffer.from("ok 世")].slice(0, -1).map((b) => decoder.push(b));
+    pieces.push(dropIncompleteTail(decoder.flush()));
+    expect(pieces.join("")).toBe("ok ");
+  });
+
+  test("keeps whole characters that were still held at the end", () => {
+    const decoder = createTokenDecoder(memoDetokenize(byteModel() as never));
+    const pieces = [...Buffer.from("a é")].map((b) => decoder.push(b));
+    pieces.push(dropIncompleteTail(decoder.flush()));
+    expect(pieces.join("")).toBe("a é");
   });
 });

@@ -1,7 +1,9 @@
 /** The llama engine's routing, prefix reuse counters and tokenization, on the real tiny model. */
+import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createSlotSet, generationPathWarnings } from "../../src/engine/llama-engine-slots.js";
 import type { ChatMessage, Engine, SamplingParams } from "../../src/engine/types.js";
-import { startTinyEngine } from "../helpers/tiny-server.js";
+import { startTinyEngine, tinyModelPath } from "../helpers/tiny-server.js";
 
 let engine: Engine;
 
@@ -102,5 +104,89 @@ describe("llama engine shutdown", () => {
     expect(r.aborted).toBe(true);
     expect(r.completionTokens).toBeLessThan(1500);
     await expect(e.generate({ messages: convo("x", "y"), params, slot: 0 })).rejects.toThrow(/closed/);
+  });
+});
+
+describe("native path fallback", () => {
+  let llama: Llama;
+  let model: LlamaModel;
+  beforeAll(async () => {
+    llama = await getLlama({ gpu: false, build: "never", skipDownload: true, progressLogs: false, logLevel: LlamaLogLevel.error });
+    model = await llama.loadModel({ modelPath: await tinyModelPath(), gpuLayers: 0 });
+  });
+  afterAll(async () => {
+    await model?.dispose();
+  });
+
+  const threadsFor = () => ({ acquire: () => ({ threads: 1, done: () => undefined }) });
+  const options = (layout: "contexts" | "batched") => ({ slots: 1, contextSize: 256, threads: 1, layout, path: "native" as const, threadsFor });
+
+  test("with node-llama-cpp's internals in place, the native path runs and says nothing", async () => {
+    const set = await createSlotSet(llama, model, options("contexts"));
+    try {
+      expect(set.path).toBe("native");
+      expect(set.note).toBeUndefined();
+    } finally {
+      for (const c of set.contexts) await c.dispose();
+    }
+  });
+
+  test.each([
+    ["the llama's _bindings", (l: Llama, m: LlamaModel) => [Object.create(l, { _bindings: { value: undefined } }) as Llama, m] as const, "_bindings"],
+    ["the model's _model", (l: Llama, m: LlamaModel) => [l, Object.create(m, { _model: { value: undefined } }) as LlamaModel] as const, "_model"],
+  ])("without %s, every slot falls back to sequence.evaluate() and the note names what is missing", async (_what, hide, field) => {
+    for (const layout of ["contexts", "batched"] as const) {
+      const [l, m] = hide(llama, model);
+      const set = await createSlotSet(l, m, { ...options(layout), createContext: (o) => model.createContext(o) });
+      try {
+        expect(set.path).toBe("evaluate");
+        expect(set.layout).toBe("contexts");
+        expect(set.slots.every((s) => s.path === "evaluate")).toBe(true);
+        expect(set.note).toContain(field);
+        expect(set.note).toMatch(/sequence\.evaluate\(\)/);
+      } finally {
+        for (const c of set.contexts) await c.dispose();
+      }
+    }
+  });
+
+  test("a context without _ctx falls back too, and the fallback slot still generates", async () => {
+    const real: Array<Awaited<ReturnType<LlamaModel["createContext"]>>> = [];
+    const set = await createSlotSet(llama, model, {
+      ...options("contexts"),
+      createContext: async (o) => {
+        const c = await model.createContext(o);
+        real.push(c);
+        // The public API stays whole (the evaluate slot uses it); only the private _ctx is gone.
+        return new Proxy(c, {
+          get: (t, k) => {
+            if (k === "_ctx") return undefined;
+            const v: unknown = Reflect.get(t, k, t);
+            return typeof v === "function" ? v.bind(t) : v;
+          },
+        });
+      },
+    });
+    try {
+      expect(set.path).toBe("evaluate");
+      expect(set.note).toContain("_ctx");
+      const tokens = model.tokenize("hello");
+      const out: number[] = [];
+      await set.slots[0]!.run(tokens, { temperature: 0, topK: 40, topP: 0.95, seed: 0 }, undefined, {
+        step: () => (out.length >= 3 ? "last" : "more"),
+        emit: (t) => (out.push(t), true),
+      });
+      expect(out.length).toBe(4);
+    } finally {
+      for (const c of real) await c.dispose();
+    }
+  });
+
+  test("the start-up warnings say why the native path fell back, and nothing when it did not", () => {
+    const base = { modelId: "m", fingerprint: "", fileSizeBytes: 0, contextSize: 256, slots: 1, threads: 1, gpu: false as const, build: "prebuilt", layout: "contexts" };
+    expect(generationPathWarnings({ ...base, generationPath: "native" })).toEqual([]);
+    const [line, ...rest] = generationPathWarnings({ ...base, generationPath: "evaluate", generationPathNote: "needs LlamaContext._ctx: using sequence.evaluate()" });
+    expect(rest).toEqual([]);
+    expect(line).toContain("needs LlamaContext._ctx: using sequence.evaluate()");
   });
 });

@@ -67,6 +67,17 @@ describe("GET /health", () => {
     expect(body.metrics).toEqual(expect.objectContaining({ requestsInFlight: 0, totalRequests: expect.any(Number), cacheHitRate: 0, avgLatency: expect.any(Number) }));
   });
 
+  test("clients' own mistakes (a prompt longer than the context) do not make the server look unhealthy", async () => {
+    for (let i = 0; i < 4; i++) {
+      const res = await s.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { messages: userMessage(`${i} ${"z".repeat(2400)}`), max_tokens: 2 } });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe("context_length_exceeded");
+    }
+    const body = (await s.app.inject({ method: "GET", url: "/health" })).json();
+    expect(body.health.consecutiveFailures).toBe(0);
+    expect(body.status).toBe("healthy");
+  });
+
   test("/health/ready answers 200 once the model is loaded", async () => {
     expect((await s.app.inject({ method: "GET", url: "/health/ready" })).statusCode).toBe(200);
   });

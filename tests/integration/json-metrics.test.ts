@@ -160,8 +160,64 @@ describe("GET /v1/metrics", () => {
       expect(j.memory).toEqual({ rss_mb: null, heap_used_mb: null, external_mb: null, peak_rss_mb: null, baseline_rss_mb: null, growth_pct: null });
       expect(j.latency.e2e.count).toBe(0);
       expect(res.body).not.toContain(process.cwd());
+      // The Prometheus gauge agrees with the JSON, and so does a JSON view without the memory category.
+      const text = (await broken.app.inject({ method: "GET", url: "/metrics" })).body;
+      expect(sampleValue(parseExposition(text), "gauntlet_degraded")).toBe(1);
+      expect((await broken.app.inject({ method: "GET", url: "/v1/metrics?category=cache" })).json()).toMatchObject({ degraded: true, degraded_reasons: ["memory reading failed"] });
     } finally {
       await broken.app.close();
     }
   });
+});
+
+describe("GET /v1/metrics over time, through the real server", () => {
+  const chatOnce = (t: TestServer, i: number) =>
+    t.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { messages: userMessage(`over time ${i}`), max_tokens: 3, temperature: 0.8 } });
+
+  test("growth_pct is measured from the baseline taken after the warm-up requests", async () => {
+    const t = await startTestServer({ slots: 1 }, { engine, server: { ownsEngine: false, metrics: { baselineAfterRequests: 3 } } });
+    try {
+      const memory = async () => (await t.app.inject({ method: "GET", url: "/v1/metrics?category=memory" })).json().memory;
+      for (let i = 0; i < 2; i++) expect((await chatOnce(t, i)).statusCode).toBe(200);
+      const warming = await memory();
+      expect(warming.baseline_rss_mb).toBeNull();
+      expect(warming.growth_pct).toBe(0);
+      expect((await chatOnce(t, 2)).statusCode).toBe(200);
+      const first = await memory();
+      expect(first.baseline_rss_mb).toBeGreaterThan(0);
+      // More traffic: the baseline stays put and growth is relative to it.
+      for (let i = 3; i < 8; i++) expect((await chatOnce(t, i)).statusCode).toBe(200);
+      const later = await memory();
+      expect(later.baseline_rss_mb).toBe(first.baseline_rss_mb);
+      expect(later.growth_pct).toBeCloseTo(((later.rss_mb - later.baseline_rss_mb) / later.baseline_rss_mb) * 100, 1);
+      expect(later.peak_rss_mb).toBeGreaterThanOrEqual(later.baseline_rss_mb);
+    } finally {
+      await t.app.close();
+    }
+  }, 60_000);
+
+  test("the request rate covers a sliding window: it rises with traffic and falls back to 0 once the window has passed", async () => {
+    const t = await startTestServer({ slots: 1 }, { engine, server: { ownsEngine: false, metrics: { windowMs: 1500 } } });
+    try {
+      const throughput = async () => (await t.app.inject({ method: "GET", url: "/v1/metrics?category=throughput" })).json().throughput;
+      for (let i = 0; i < 3; i++) expect((await chatOnce(t, 100 + i)).statusCode).toBe(200);
+      const busy = await throughput();
+      expect(busy.window_seconds).toBe(1.5);
+      expect(busy.total_requests).toBe(3);
+      expect(busy.requests_per_second).toBeGreaterThan(0);
+      // Liveness bound only: within 10 s the window has slid past the requests.
+      const end = Date.now() + 10_000;
+      let quiet = await throughput();
+      while (quiet.requests_per_second !== 0 && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        quiet = await throughput();
+      }
+      expect(quiet.requests_per_second).toBe(0);
+      expect(quiet.total_requests).toBe(3);
+      const latency = (await t.app.inject({ method: "GET", url: "/v1/metrics?category=latency" })).json().latency;
+      expect(latency.e2e.count).toBe(0);
+    } finally {
+      await t.app.close();
+    }
+  }, 60_000);
 });

@@ -39,13 +39,30 @@ describe("per-request timings", () => {
     expect(Math.max(...timings.map((t) => t.queue_ms))).toBeGreaterThan(0);
   });
 
-  test("streamed responses carry the same consistent timings in the finish chunk", async () => {
+  test("streamed responses carry consistent timings on their last chunk before [DONE], the finish chunk", async () => {
     const results = await Promise.all([4, 8, 2].map((n, i) => streamChat(s.url, { messages: userMessage(`timings stream ${i}`), max_tokens: n, temperature: 0.5, seed: i })));
     for (const r of results) {
-      const finish = r.chunks.find((c) => c.choices?.[0]?.finish_reason);
-      expect(finish?.timings).toBeDefined();
-      expectConsistent(finish!.timings as Timings);
+      expect(r.done).toBe(true);
+      const last = r.chunks.at(-1)!;
+      expect(last.choices[0].finish_reason).toBe("length");
+      expect(last.timings).toBeDefined();
+      expectConsistent(last.timings as Timings);
+      // Only the last chunk carries them.
+      expect(r.chunks.filter((c) => c.timings !== undefined)).toHaveLength(1);
     }
+  });
+
+  test("with stream_options.include_usage the timings ride on the usage chunk, which comes last", async () => {
+    const r = await streamChat(s.url, { messages: userMessage("timings with usage"), max_tokens: 5, temperature: 0.5, seed: 9, stream_options: { include_usage: true } });
+    expect(r.done).toBe(true);
+    const last = r.chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage.completion_tokens).toBe(5);
+    expectConsistent(last.timings as Timings);
+    const finish = r.chunks.find((c) => c.choices?.[0]?.finish_reason);
+    expect(finish).toBeDefined();
+    expect(finish!.timings).toBeUndefined();
+    expect(r.chunks.filter((c) => c.timings !== undefined)).toHaveLength(1);
   });
 
   test("an answer served from the response cache has consistent timings too", async () => {

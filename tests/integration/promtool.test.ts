@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { METRIC_NAMES } from "../../src/observability/prom-metrics.js";
 import { streamChat } from "../helpers/sse-client.js";
 import { startTestServer, userMessage, type TestServer } from "../helpers/tiny-server.js";
 
@@ -28,6 +29,8 @@ suite(`promtool check metrics${found ? "" : ` (${REASON})`}`, () => {
     s.app.metrics.cache.corruption("truncated");
     const text = await (await fetch(`${s.url}/metrics`)).text();
     expect(text).toContain("gauntlet_requests_total{");
+    // Every project metric is in what promtool checks, the breaker and memory-guard families included.
+    for (const name of METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
 
     const res = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     expect(res.stdout + res.stderr).toBe("");

@@ -1,37 +1,18 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import type { TestContext } from "vitest";
 import { exampleReport } from "../../src/harness/report/example.js";
 import { chartCount, toHtml } from "../../src/harness/report/html.js";
 import type { RunReport } from "../../src/harness/report/types.js";
+import { chromium as runChromium, render as renderPage, requireChromium } from "../helpers/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = existsSync(CHROMIUM);
-const IN_CI = Boolean(process.env.CI);
-const NO_CHROMIUM = `Chromium not found at ${CHROMIUM} (apt-get install -y chromium); required when CI is set`;
 const SCREENSHOTS = fileURLToPath(new URL("../../reports/screenshots/", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "gauntlet-chromium-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function requireChromium(ctx: TestContext): void {
-  ctx.skip(!HAS_CHROMIUM && !IN_CI, NO_CHROMIUM);
-  expect(HAS_CHROMIUM, NO_CHROMIUM).toBe(true);
-}
-
-function chromium(...args: string[]): string {
-  const profile = mkdtempSync(join(work, "profile-"));
-  const r = spawnSync(CHROMIUM, [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", `--user-data-dir=${profile}`, ...args,
-  ], { encoding: "utf8", timeout: 90_000, maxBuffer: 64 * 1024 * 1024 });
-  expect(r.error, String(r.error)).toBeUndefined();
-  expect(r.status, r.stderr.slice(-2000)).toBe(0);
-  return r.stdout;
-}
+const chromium = (...args: string[]) => runChromium(work, ...args);
+const render = (url: string) => renderPage(work, url);
 
 function writePage(name: string, report: RunReport): string {
   const file = join(work, `${name}.html`);
@@ -39,16 +20,11 @@ function writePage(name: string, report: RunReport): string {
   return pathToFileURL(file).href;
 }
 
-/** The rendered DOM and the attributes of its <body> after the inline script ran. */
-function render(url: string): { dom: string; body: Record<string, string> } {
-  const dom = chromium("--dump-dom", url);
-  const tag = /<body\b([^>]*)>/.exec(dom)?.[1];
-  expect(tag, "no <body> in the dumped DOM").toBeDefined();
-  return { dom, body: Object.fromEntries([...tag!.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!])) };
-}
-
+/** The body's attributes; the page must not have written anything to its console. */
 function renderedBody(url: string): Record<string, string> {
-  return render(url).body;
+  const r = render(url);
+  expect(r.console).toEqual([]);
+  return r.body;
 }
 
 function hostile(): RunReport {
@@ -62,6 +38,26 @@ function hostile(): RunReport {
   r.series!.markers = [{ tMs: 60_000, label: evil }];
   return r;
 }
+
+describe("the Chromium harness itself", () => {
+  test("catches what a page writes to its console, and the page cannot reach the network", (ctx) => {
+    requireChromium(ctx);
+    const file = join(work, "probe.html");
+    writeFileSync(
+      file,
+      `<!doctype html><body><script>
+        console.error("probe-console-line");
+        const img = new Image();
+        img.onload = () => document.body.dataset.net = "reached";
+        img.onerror = () => document.body.dataset.net = "blocked";
+        img.src = "http://example.com/favicon.ico?" + Date.now();
+      </script></body>`,
+    );
+    const r = chromium("--virtual-time-budget=5000", "--dump-dom", pathToFileURL(file).href);
+    expect(r.console.join("\n")).toContain("probe-console-line");
+    expect(r.stdout).toContain('data-net="blocked"');
+  });
+});
 
 describe("report.html in headless Chromium", () => {
   test("the example report draws every chart with no script error", (ctx) => {

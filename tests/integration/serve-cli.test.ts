@@ -128,7 +128,12 @@ describe("gauntlet serve (child process)", () => {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ messages: [{ role: "user", content: "finish me" }], max_tokens: 600 }),
       });
-      await new Promise((r) => setTimeout(r, 30));
+      // SIGTERM only once the request is really in flight on the server (a fixed delay races on a busy machine).
+      for (let i = 0; i < 500; i++) {
+        const h = (await fetch(`${base}/health`).then((r) => r.json(), () => null)) as { metrics?: { requestsInFlight?: number } } | null;
+        if ((h?.metrics?.requestsInFlight ?? 0) >= 1) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
       child.kill("SIGTERM");
       const res = await inFlight;
       expect(res.status).toBe(200);

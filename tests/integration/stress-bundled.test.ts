@@ -6,10 +6,14 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, test } from "vitest";
 import { runReportCommand } from "../../src/cli/report.js";
 import { validateReport } from "../../src/harness/report/index.js";
 import type { RunReport } from "../../src/harness/report/index.js";
+import { chartCount } from "../../src/harness/report/html.js";
+import { render, requireChromium } from "../helpers/chromium.js";
 
 const BIN = join(process.cwd(), "bin", "gauntlet.js");
 const XSD = join(process.cwd(), "tests", "fixtures", "junit.xsd");
@@ -70,6 +74,9 @@ describe("gauntlet stress against the bundled server", () => {
 
   test("writes a report.json that passes validateReport, with the model, memory samples and every scenario", () => {
     expect(validateReport(report)).toEqual([]);
+    const check = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(process.cwd(), "docs", "report.schema.json"), "utf8")) as object);
+    expect(check(report), JSON.stringify(check.errors)).toBe(true);
+    expect(report.scenarios[0]?.metrics).toMatchObject({ memory_growth_pct: expect.any(Number), success_rate: 1, timing_mismatches: expect.any(Number), littles_law_error_pct: expect.any(Number) });
     expect(report).toMatchObject({ kind: "stress", name: "e2e", verdict: "pass" });
     expect(report.environment.model).toMatchObject({ id: "gauntlet-tiny", sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(report.scenarios.map((s) => [s.name, s.requests.total, s.requests.ok])).toEqual([["e2e-plain", 8, 8], ["e2e-stream", 8, 8]]);
@@ -81,6 +88,16 @@ describe("gauntlet stress against the bundled server", () => {
   test("writes a junit.xml that xmllint validates against the JUnit schema", () => {
     const lint = spawnSync("xmllint", ["--noout", "--schema", XSD, join(out, "latest", "junit.xml")], { encoding: "utf8" });
     expect(lint.status, lint.stderr).toBe(0);
+  });
+
+  test("its report.html works offline in headless Chromium: every chart drawn, no console output", (ctx) => {
+    requireChromium(ctx);
+    const copy = mkdtempSync(join(tmpdir(), "gauntlet-e2e-html-"));
+    const { body, console: lines } = render(copy, pathToFileURL(join(out, "latest", "report.html")).href);
+    expect(lines).toEqual([]);
+    expect(body["data-errors"]).toBeUndefined();
+    expect(Number(body["data-charts-drawn"])).toBe(chartCount(report));
+    expect(chartCount(report)).toBeGreaterThanOrEqual(2);
   });
 
   test("appends the markdown report to GITHUB_STEP_SUMMARY", () => {

@@ -1,23 +1,45 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { withChaos } from "../../src/engine/chaos-engine.js";
+import type { Engine } from "../../src/engine/types.js";
 import { parseExposition, sampleValue, sumSamples, type Sample } from "../../src/observability/exposition.js";
 import { streamChat } from "../helpers/sse-client.js";
-import { startTestServer, userMessage, type TestServer } from "../helpers/tiny-server.js";
+import { startTestServer, startTinyEngine, userMessage, type TestServer } from "../helpers/tiny-server.js";
 
+let engine: Engine;
 let s: TestServer;
+const TIMEOUT_MS = 3000;
 
 beforeAll(async () => {
-  s = await startTestServer({ slots: 1, queueMax: 1 }, { listen: true });
+  engine = await startTinyEngine({ slots: 1 });
+  // The project's chaos engine over the real one: a `[chaos:slow:MS]` prompt crawls past the request timeout.
+  s = await startTestServer({ slots: 1, queueMax: 1, timeoutMs: TIMEOUT_MS, retry: { maxRetries: 0 } }, { listen: true, engine: withChaos(engine, { mode: "tagged" }), server: { ownsEngine: false } });
 });
 afterAll(async () => {
   await s?.app.close();
+  await engine?.close();
 });
 
-type Step = { kind: "ok" | "okStream" | "invalid" | "abort" | "queueFull"; maxTokens: number };
+const KINDS = ["ok", "okStream", "invalid", "abort", "queueFull", "timeout", "cached"] as const;
+type Step = { kind: (typeof KINDS)[number]; maxTokens: number; variant: number };
 const step = fc.record({
-  kind: fc.constantFrom("ok", "okStream", "invalid", "abort", "queueFull") as fc.Arbitrary<Step["kind"]>,
+  kind: fc.constantFrom(...KINDS),
   maxTokens: fc.integer({ min: 1, max: 4 }),
+  variant: fc.integer({ min: 0, max: 2 }),
 });
+
+/** The counters of GET /v1/metrics (JSON) that must never decrease either. */
+interface JsonCounters {
+  total_requests: number;
+  failed: number;
+  cache_hits: number;
+  cache_misses: number;
+}
+
+async function jsonCounters(): Promise<JsonCounters> {
+  const j = (await (await fetch(`${s.url}/v1/metrics`)).json()) as any;
+  return { total_requests: j.throughput.total_requests, failed: j.requests.failed, cache_hits: j.cache.hits, cache_misses: j.cache.misses };
+}
 
 async function scrape(): Promise<{ text: string; samples: Sample[] }> {
   const text = await (await fetch(`${s.url}/metrics`)).text();
@@ -98,15 +120,29 @@ async function run(st: Step): Promise<number> {
       await release();
       return 3;
     }
+    case "timeout": {
+      // 40 chunks 150 ms apart: well past the limit, after a first token.
+      const res = await post({ messages: userMessage(`[chaos:slow:150] timeout ${serial++}`), max_tokens: 40, temperature: 0.8 });
+      expect(res.status).toBe(504);
+      return 1;
+    }
+    case "cached": {
+      // Deterministic and repeated: the response cache misses, then hits (or hits twice for a variant seen before).
+      const payload = { messages: userMessage(`cached variant ${st.variant}`), max_tokens: st.maxTokens, temperature: 0 };
+      expect((await post(payload)).status).toBe(200);
+      expect((await post(payload)).status).toBe(200);
+      return 2;
+    }
   }
 }
 
 describe("Prometheus counters", () => {
-  test("never decrease while the server lives, over random sequences of ok, invalid, aborted and refused requests", async () => {
+  test("never decrease while the server lives, over random sequences of ok, invalid, aborted, refused, timed-out and cached requests", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 5 }), async (steps) => {
         let prev = await scrape();
         let prevSeries = cumulativeSeries(prev.text, prev.samples);
+        let prevJson = await jsonCounters();
         for (const st of steps) {
           const sent = await run(st);
           const before = sumSamples(prev.samples, "gauntlet_requests_total");
@@ -119,11 +155,24 @@ describe("Prometheus counters", () => {
             expect(series.has(key), `${key} disappeared`).toBe(true);
             expect(series.get(key)!, `${key} went down after ${st.kind}`).toBeGreaterThanOrEqual(value);
           }
+          // The JSON counters of /v1/metrics never decrease either, and agree with the Prometheus ones.
+          const json = await jsonCounters();
+          for (const key of Object.keys(json) as Array<keyof JsonCounters>) {
+            expect(json[key], `/v1/metrics ${key} went down after ${st.kind}`).toBeGreaterThanOrEqual(prevJson[key]);
+          }
+          expect(json.total_requests).toBe(sumSamples(now.samples, "gauntlet_requests_total"));
+          expect(json.failed).toBe(sumSamples(now.samples, "gauntlet_requests_total") - sumSamples(now.samples, "gauntlet_requests_total", { outcome: "success" }));
+          expect(json.cache_hits).toBe(sampleValue(now.samples, "gauntlet_cache_hits_total"));
+          expect(json.cache_misses).toBe(sampleValue(now.samples, "gauntlet_cache_misses_total"));
+          if (st.kind === "timeout") expect(json.failed).toBeGreaterThan(prevJson.failed);
+          if (st.kind === "cached") expect(json.cache_hits).toBeGreaterThan(prevJson.cache_hits);
           prev = now;
           prevSeries = series;
+          prevJson = json;
         }
       }),
-      { numRuns: 6 },
+      // One explicit example runs every kind of step at least once, whatever the random runs draw.
+      { numRuns: 6, examples: [[KINDS.map((kind, i) => ({ kind, maxTokens: 1 + (i % 4), variant: i % 3 }))]] },
     );
-  }, 120_000);
+  }, 240_000);
 });

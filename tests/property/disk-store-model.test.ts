@@ -14,11 +14,37 @@ import type { CacheRecord } from "../../src/cache/record-codec.js";
 const FP = "c".repeat(64);
 const KEYS = ["1", "2", "3", "4"].map((d) => d.repeat(64));
 
-/** What the store must hold: values, keys whose file was damaged behind its back, a pending disk-full. */
+/**
+ * What the store must hold: values, keys whose file was damaged behind its back, a pending disk-full, and for
+ * the disk budget the recency order (least recently used first) and each record's size as the store knows it.
+ */
 interface Model {
   values: Map<string, CacheRecord>;
   corrupted: Set<string>;
   diskFull: boolean;
+  budget: number;
+  order: string[];
+  sizes: Map<string, number>;
+  clock: number;
+}
+
+const touch = (m: Model, key: string): void => {
+  m.order = [...m.order.filter((k) => k !== key), key];
+};
+const forget = (m: Model, key: string): void => {
+  m.values.delete(key);
+  m.corrupted.delete(key);
+  m.sizes.delete(key);
+  m.order = m.order.filter((k) => k !== key);
+};
+/** The store deletes least recently used records (never `keep`) until the total fits the budget. */
+function evict(m: Model, keep?: string): void {
+  const total = () => [...m.sizes.values()].reduce((a, b) => a + b, 0);
+  while (total() > m.budget) {
+    const victim = m.order.find((k) => k !== keep);
+    if (victim === undefined) return;
+    forget(m, victim);
+  }
 }
 interface Real {
   dir: string;
@@ -52,16 +78,16 @@ const noFsync: CacheFs = {
   },
 };
 
-async function newStore(dir: string): Promise<{ store: DiskStore; fs: FaultInjectingFs }> {
+async function newStore(dir: string, budget: number): Promise<{ store: DiskStore; fs: FaultInjectingFs }> {
   const fs = new FaultInjectingFs(noFsync);
-  const store = new DiskStore({ dir, fingerprint: FP, fs, quarantineMaxBytes: 4096 });
+  const store = new DiskStore({ dir, fingerprint: FP, fs, quarantineMaxBytes: 4096, maxTotalBytes: Number.isFinite(budget) ? budget : undefined });
   expect((await store.open()).ok).toBe(true);
   return { store, fs };
 }
 
 /** A new DiskStore on the same directory: scan must yield exactly the intact records and drop the damaged. */
 async function restart(m: Model, r: Real): Promise<void> {
-  Object.assign(r, await newStore(r.dir));
+  Object.assign(r, await newStore(r.dir, m.budget));
   m.diskFull = false;
   const seen = new Map<string, CacheRecord>();
   const result = await r.store.scan((rec) => void seen.set(rec.key, rec));
@@ -73,6 +99,12 @@ async function restart(m: Model, r: Real): Promise<void> {
   expect(result.ioErrors).toBe(0);
   m.values = expected;
   m.corrupted.clear();
+  // Nothing remembers use across a restart: oldest records first, then over-budget ones go.
+  m.order = [...expected.values()].sort((a, b) => a.createdAt - b.createdAt).map((rec) => rec.key);
+  m.sizes = new Map([...expected.values()].map((rec) => [rec.key, encodeRecord(rec).length]));
+  evict(m);
+  expect(result.evicted).toBe(expected.size - m.values.size);
+  expect(r.store.stats.entries).toBe(m.values.size);
   expect((await readdir(r.dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
 }
 
@@ -80,17 +112,27 @@ class Put implements fc.AsyncCommand<Model, Real> {
   constructor(readonly key: string, readonly text: string, readonly n: number) {}
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
-    const rec = recordFor(this.key, this.text, this.n);
+    // createdAt from the model's clock: restarts order records by it, so ties must not happen.
+    const rec = { ...recordFor(this.key, this.text, this.n), createdAt: ++m.clock };
+    const size = encodeRecord(rec).length;
     const result = await r.store.put(rec);
-    if (m.diskFull) {
+    if (size > m.budget) {
+      expect(result.ok ? undefined : result.error.code).toBe("EFBIG");
+    } else if (m.diskFull) {
       expect(result.ok ? undefined : result.error.code).toBe("ENOSPC");
       m.diskFull = false;
     } else {
-      expect(result).toEqual({ ok: true });
+      expect(result.ok).toBe(true);
       m.values.set(this.key, rec);
       m.corrupted.delete(this.key);
+      m.sizes.set(this.key, size);
+      touch(m, this.key);
+      const before = m.values.size;
+      evict(m, this.key);
+      expect(result.ok && (result.evicted ?? 0)).toBe(before - m.values.size);
     }
     expect(r.store.stats.entries).toBe(m.values.size);
+    expect(r.store.stats.bytes).toBeLessThanOrEqual(m.budget);
   }
   toString = (): string => `put(${this.key[0]}, ${JSON.stringify(this.text)})`;
 }
@@ -105,9 +147,11 @@ class Get implements fc.AsyncCommand<Model, Real> {
     else if (m.corrupted.has(this.key)) {
       expect(result.hit).toBe(false);
       expect(CORRUPTION_REASONS).toContain(result.hit ? undefined : result.reason);
-      m.values.delete(this.key);
-      m.corrupted.delete(this.key);
-    } else expect(result).toEqual({ hit: true, record: expected });
+      forget(m, this.key);
+    } else {
+      expect(result).toEqual({ hit: true, record: expected });
+      touch(m, this.key);
+    }
     expect(r.store.stats.entries).toBe(m.values.size);
   }
   toString = (): string => `get(${this.key[0]})`;
@@ -118,8 +162,7 @@ class Delete implements fc.AsyncCommand<Model, Real> {
   check = (): boolean => true;
   async run(m: Model, r: Real): Promise<void> {
     expect(await r.store.delete(this.key)).toEqual({ ok: true });
-    m.values.delete(this.key);
-    m.corrupted.delete(this.key);
+    forget(m, this.key);
   }
   toString = (): string => `delete(${this.key[0]})`;
 }
@@ -236,22 +279,31 @@ const commands = [
   fc.tuple(key, fc.nat(400)).map(([k, p]) => new CrashDuringPut(k, p)),
 ];
 
+async function runModel(budget: number, numRuns: number): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: "max" }), async (cmds) => {
+      const dir = mkdtempSync(join(tmpdir(), "gauntlet-store-model-"));
+      try {
+        const setup = async (): Promise<{ model: Model; real: Real }> => ({
+          model: { values: new Map(), corrupted: new Set(), diskFull: false, budget, order: [], sizes: new Map(), clock: 0 },
+          real: { dir, ...(await newStore(dir, budget)) },
+        });
+        await fc.asyncModelRun(setup, cmds);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }),
+    { numRuns },
+  );
+}
+
 describe("DiskStore (model-based)", () => {
   test("never returns a value the model does not hold and loses only damaged records or failed writes", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: "max" }), async (cmds) => {
-        const dir = mkdtempSync(join(tmpdir(), "gauntlet-store-model-"));
-        try {
-          const setup = async (): Promise<{ model: Model; real: Real }> => ({
-            model: { values: new Map(), corrupted: new Set(), diskFull: false },
-            real: { dir, ...(await newStore(dir)) },
-          });
-          await fc.asyncModelRun(setup, cmds);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      }),
-      { numRuns: 150 },
-    );
+    await runModel(Number.POSITIVE_INFINITY, 150);
+  });
+
+  test("under a disk budget of a few records it deletes exactly the least recently used ones, never the newest", async () => {
+    // A record of this suite is 500-660 bytes: 1700 holds two or three of the four keys, so puts evict often.
+    await runModel(1700, 100);
   });
 });

@@ -47,6 +47,27 @@ describe("journal", () => {
     );
   });
 
+  test("reopening a journal cut at any byte and appending to it loses no entry and damages no line", async () => {
+    await fc.assert(
+      fc.asyncProperty(inputs, inputs, fc.double({ min: 0, max: 1, noNaN: true }), async (before, after, cut) => {
+        const { data, entries } = await journalBytes(before);
+        const mem = createMemoryFs();
+        mem.set("/j.jsonl", data.subarray(0, Math.floor(cut * data.length)));
+        const j = await openJournal("/j.jsonl", { fs: mem.fs });
+        const kept = j.recovered.entries;
+        const added: JournalEntry[] = [];
+        for (const e of after) added.push(await j.append(e));
+        await j.close();
+        const r = parseJournal(mem.get("/j.jsonl")!);
+        expect(r.entries).toEqual([...kept, ...JSON.parse(JSON.stringify(added))]);
+        expect(kept).toEqual(entries.slice(0, kept.length));
+        expect(r.badChecksumLines).toBe(0);
+        expect(r.tornLines).toBe(j.recovered.tornLines);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test("corrupting any single byte never throws, loses at most two entries and reports the loss", async () => {
     await fc.assert(
       fc.asyncProperty(inputs, fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.integer({ min: 1, max: 255 }), async (list, where, xor) => {

@@ -118,6 +118,52 @@ describe("chaos case runner", () => {
     expect(byName.after!.metrics.checks_failed).toBe(0);
   });
 
+  test("a step that overruns is cancelled through its signal and has stopped before the next step starts", async () => {
+    const events: string[] = [];
+    const g = group([
+      {
+        cases: [spec("overruns")],
+        timeoutMs: 30,
+        run: async (_c, _r, signal) => {
+          events.push("overruns: start");
+          // Cleaning up after the abort takes a while: the next step must wait for it.
+          await new Promise((r) => signal.addEventListener("abort", r));
+          await new Promise((r) => setTimeout(r, 50));
+          events.push("overruns: stopped");
+        },
+      },
+      { cases: [spec("next")], timeoutMs: 5000, run: async (_c, rec) => { events.push("next: start"); rec("next").check(true, "fine"); } },
+    ]);
+    const results = await runGroups([g], noProgress);
+    expect(events).toEqual(["overruns: start", "overruns: stopped", "next: start"]);
+    expect(caseOutcome(results[0]!).report.notes.join("\n")).toMatch(/did not finish within 30 ms.*cancelled/);
+  });
+
+  test("a step that ignores its cancellation is never overlapped: the group's later steps are not run", async () => {
+    const events: string[] = [];
+    let finish!: () => void;
+    const g = group([
+      {
+        cases: [spec("deaf")],
+        timeoutMs: 30,
+        run: async () => {
+          events.push("deaf: start");
+          await new Promise<void>((r) => (finish = r));
+          events.push("deaf: stopped");
+        },
+      },
+      { cases: [spec("later")], timeoutMs: 5000, run: async (_c, rec) => { events.push("later: start"); rec("later").check(true, "fine"); } },
+    ]);
+    const results = await runGroups([g], { ...noProgress, cancelGraceMs: 50 });
+    finish();
+    expect(events).toEqual(["deaf: start"]);
+    expect(g.tornDown).toBe(true);
+    const later = caseOutcome(results.find((r) => r.spec.name === "later")!);
+    expect(later.report.requests.total).toBe(0);
+    expect(later.report.notes.join("\n")).toMatch(/not run: .*deaf.* could not be cancelled/);
+    expect(caseOutcome(results[0]!).report.notes.join("\n")).toMatch(/did not stop within 50 ms of its cancellation/);
+  });
+
   test("a server found dead after a step counts a crash for that step's cases and is restarted for the next", async () => {
     const g = group([
       { cases: [spec("kills")], timeoutMs: 5000, run: async (c, rec) => { rec("kills").request("ok", 1); c.up = false; } },
@@ -142,6 +188,16 @@ describe("chaos case runner", () => {
     const g = group([{ cases: [spec("silent")], timeoutMs: 5000, run: async (_c, rec) => { rec("silent").request("ok", 1); } }]);
     const [result] = await runGroups([g], noProgress);
     expect(caseOutcome(result!).metrics.time_to_detect_ms).toBeNull();
+  });
+
+  test("a time that does not apply to a case is reported as not applicable, with the reason, and has no gate", async () => {
+    const na: CaseSpec = { ...spec("na"), recoverNotApplicable: "the fault never interrupts service" };
+    const g = group([{ cases: [na], timeoutMs: 5000, run: async (_c, rec) => { rec("na").request("ok", 1); rec("na").detected(3); } }]);
+    const [result] = await runGroups([g], noProgress);
+    const outcome = caseOutcome(result!);
+    expect(outcome.metrics.time_to_recover_ms).toBeNull();
+    expect(outcome.report.notes.join("\n")).toMatch(/time to recover not applicable: the fault never interrupts service/);
+    expect(caseGates(na).map((x) => x.id)).toEqual(["na/expected", "na/correct", "na/no-crash", "na/detect"]);
   });
 
   test("an aborted run stops before the next step and says so", async () => {

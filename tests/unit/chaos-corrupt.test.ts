@@ -89,6 +89,37 @@ describe("chaos corruption operations", () => {
     }
   });
 
+  test("after the server handled it, an unreadable thing must still be there (or, where a rename can, a fresh valid record)", async () => {
+    const dir = tempDir();
+    const ctx = { random: seededRandom(1), record };
+    const expected = { fingerprint: FP, key: KEY, text: record.value.text };
+    for (const name of ["directory", "symlink-loop", "fifo"]) {
+      const path = join(dir, `${name}.rec`);
+      const op = corruptionOp(name);
+      expect(op.inspectAfter, name).toBeDefined();
+      await op.apply(path, ctx);
+      expect(await op.inspectAfter!(path, expected), `${name} left in place`).toMatchObject({ ok: true });
+      // Gone, or replaced by something that is not a valid record of the request: the promise is broken.
+      await op.cleanup?.(path);
+      expect(await op.inspectAfter!(path, expected), `${name} removed`).toMatchObject({ ok: false });
+      writeFileSync(path, "garbage");
+      expect(await op.inspectAfter!(path, expected), `${name} replaced by garbage`).toMatchObject({ ok: false });
+      rmSync(path, { force: true });
+    }
+    // A symbolic link or a FIFO may be replaced by the fresh record (rename replaces the link, never its target).
+    for (const name of ["symlink-loop", "fifo"]) {
+      const path = join(dir, `${name}-fresh.rec`);
+      writeFileSync(path, good);
+      expect(await corruptionOp(name).inspectAfter!(path, expected), name).toMatchObject({ ok: true });
+      writeFileSync(path, encodeRecord({ ...record, value: { ...record.value, text: "another text" } }));
+      expect(await corruptionOp(name).inspectAfter!(path, expected), `${name} with another text`).toMatchObject({ ok: false });
+    }
+    // A directory cannot be replaced by a rename: a regular file there means it was removed.
+    const path = join(dir, "directory-fresh.rec");
+    writeFileSync(path, good);
+    expect(await corruptionOp("directory").inspectAfter!(path, expected)).toMatchObject({ ok: false });
+  });
+
   test("byte operations write the corrupted bytes to the file", async () => {
     const dir = tempDir();
     const path = join(dir, `${KEY}.rec`);

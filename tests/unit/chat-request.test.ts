@@ -34,6 +34,11 @@ describe("parseChatRequest", () => {
     expect(r.includeUsage).toBe(true);
   });
 
+  test("an invalid max_tokens is refused even when max_completion_tokens is valid", () => {
+    expect(() => parseChatRequest({ ...ok, max_tokens: -3, max_completion_tokens: 9 }, limits)).toThrow(/max_tokens must be an integer/);
+    expect(() => parseChatRequest({ ...ok, max_tokens: "5", max_completion_tokens: 9 }, limits)).toThrow(/max_tokens must be an integer/);
+  });
+
   test("max_completion_tokens wins over max_tokens", () => {
     expect(parseChatRequest({ ...ok, max_tokens: 5, max_completion_tokens: 9 }, limits).params.maxTokens).toBe(9);
   });

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { runReportCommand } from "../../src/cli/report.js";
+import { SOURCES, runReportCommand } from "../../src/cli/report.js";
 import { exampleReport, toJunitXml, toMarkdown } from "../../src/harness/report/index.js";
 
 function capture() {
@@ -43,8 +43,21 @@ describe("gauntlet report", () => {
   test("takes the report from the first source that has one", async () => {
     const c = capture();
     const dir = await mkdtemp(join(tmpdir(), "gauntlet-report-"));
-    const journal = { name: "journal", load: async () => exampleReport() };
+    const journal = { name: "journal", load: async () => ({ report: exampleReport(), notes: ["rebuilt from journal"] }) };
     expect(await runReportCommand([dir], c.io, [{ name: "none", load: async () => null }, journal])).toBe(0);
     expect(await readFile(join(dir, "report.md"), "utf8")).toContain("chat-soak-1h");
+    expect(c.out[0]).toBe("gauntlet report: rebuilt from journal");
+  });
+
+  test("a source that fails in an unexpected way is a clear error with exit 2, not a crash", async () => {
+    const c = capture();
+    const dir = await mkdtemp(join(tmpdir(), "gauntlet-report-"));
+    const broken = { name: "journal", load: async () => { throw new Error("disk on fire"); } };
+    expect(await runReportCommand([dir], c.io, [broken])).toBe(2);
+    expect(c.err.join("\n")).toMatch(/gauntlet report: cannot rebuild the report of .*: disk on fire/);
+  });
+
+  test("the default sources rebuild from a soak journal before trusting report.json", () => {
+    expect(SOURCES.map((s) => s.name)).toEqual(["journal.jsonl", "report.json"]);
   });
 });

@@ -19,7 +19,7 @@ describe("defaults", () => {
   test("deep-partial overrides replace only the given fields", () => {
     const config = defaultConfig({ port: 0, cache: { enabled: false }, memory: { rejectPct: 99 } });
     expect(config.port).toBe(0);
-    expect(config.cache).toEqual({ enabled: false, maxBytes: 67108864, quarantineMaxBytes: 16777216 });
+    expect(config.cache).toEqual({ enabled: false, maxBytes: 67108864, quarantineMaxBytes: 16777216, diskMaxBytes: 268435456, ioTimeoutMs: 1000 });
     expect(config.memory).toEqual({ clearPct: 90, rejectPct: 99, checkMs: 1000 });
     expect(config.breaker.failureThreshold).toBe(5);
   });

@@ -5,8 +5,9 @@ import { OPTIONS, optionList } from "../../src/config/schema.js";
 const EXPECTED_FLAGS = [
   "host", "port", "model", "model-preset", "cache-dir", "api-key", "slots", "queue", "threads", "context-size",
   "gpu", "timeout-ms", "shutdown-timeout-ms", "log-level", "body-limit", "max-tokens-limit", "cache",
-  "cache-max-bytes", "cache-quarantine-max-bytes", "breaker", "breaker-failures", "breaker-successes",
+  "cache-max-bytes", "cache-disk-max-bytes", "cache-quarantine-max-bytes", "cache-io-timeout-ms", "breaker", "breaker-failures", "breaker-successes",
   "breaker-cooldown-ms", "memory-clear-pct", "memory-reject-pct", "memory-check-ms", "retries", "retry-base-ms",
+  "retry-jitter-pct",
 ];
 
 /** A flag line starts with the flag followed by a space (value placeholder) or a comma (boolean negation). */

@@ -42,10 +42,10 @@ describe("load-config", () => {
       logLevel: "info",
       bodyLimitBytes: 1048576,
       maxTokensLimit: 4096,
-      cache: { enabled: true, maxBytes: 67108864, quarantineMaxBytes: 16777216 },
+      cache: { enabled: true, maxBytes: 67108864, quarantineMaxBytes: 16777216, diskMaxBytes: 268435456, ioTimeoutMs: 1000 },
       breaker: { enabled: true, failureThreshold: 5, successThreshold: 10, cooldownMs: 30000 },
       memory: { clearPct: 90, rejectPct: 95, checkMs: 1000 },
-      retry: { maxRetries: 3, baseMs: 100 },
+      retry: { maxRetries: 3, baseMs: 100, jitterPct: 20 },
     });
   });
 

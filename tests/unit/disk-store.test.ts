@@ -220,29 +220,56 @@ describe("DiskStore", () => {
     expect(await s.get(key(1))).toEqual({ hit: true, record: rec(1) });
   });
 
-  test("an unreadable record file is an io-error miss, is not quarantined, and scan counts it", async () => {
+  test("an unreadable record file in a readable directory is an unusable miss, is not quarantined, and scan counts it", async () => {
     const fs = new FaultInjectingFs(nodeCacheFs);
     const s = await opened({ fs });
     await s.put(rec(1));
     await s.put(rec(2));
     fs.inject({ op: "open", code: "EACCES", times: 2, match: (p) => p.endsWith(`${key(1)}.rec`) });
-    expect(await s.get(key(1))).toMatchObject({ hit: false, reason: "io-error", error: { code: "EACCES" } });
+    expect(await s.get(key(1))).toMatchObject({ hit: false, reason: "unusable", error: { code: "EACCES" } });
     const seen: string[] = [];
-    expect(await s.scan((r) => void seen.push(r.key))).toMatchObject({ ok: true, valid: 1, ioErrors: 1 });
+    expect(await s.scan((r) => void seen.push(r.key))).toMatchObject({ ok: true, valid: 1, ioErrors: 0, unusable: 1 });
     expect(seen).toEqual([key(2)]);
     expect(await readdir(join(dir, "quarantine"))).toEqual([]);
   });
 
-  test("a directory where a record file should be is an io-error, never a hit, and does not stop other records", async () => {
+  test("EACCES on a record when the directory itself cannot be read is a store-wide io-error", async () => {
+    const fs = new FaultInjectingFs(nodeCacheFs);
+    const s = await opened({ fs });
+    await s.put(rec(1));
+    fs.inject({ op: "open", code: "EACCES", times: 1000 });
+    expect(await s.get(key(1))).toMatchObject({ hit: false, reason: "io-error", error: { code: "EACCES" } });
+  });
+
+  test("a directory where a record file should be is unusable, never a hit, and does not stop other records", async () => {
     const s = await opened();
     await s.put(rec(2));
     await mkdir(recordPath(1));
-    expect(await s.get(key(1))).toMatchObject({ hit: false, reason: "io-error", error: { code: "EISDIR" } });
+    expect(await s.get(key(1))).toMatchObject({ hit: false, reason: "unusable", error: { code: "EISDIR" } });
     const put = await s.put(rec(1));
-    expect(put.ok).toBe(false);
+    expect(put).toMatchObject({ ok: false, unusable: true, error: { code: "EISDIR" } });
     const result = await (await opened()).scan(() => undefined);
-    expect(result).toMatchObject({ ok: true, valid: 1, ioErrors: 1 });
+    expect(result).toMatchObject({ ok: true, valid: 1, ioErrors: 0, unusable: 1 });
     expect(await s.get(key(2))).toEqual({ hit: true, record: rec(2) });
+  });
+
+  test("an unusable record path is reported once however often it is read or written, and again once it was fixed and broke anew", async () => {
+    const reported: string[] = [];
+    const ioErrors: string[] = [];
+    const s = await opened({ onUnusable: (e) => reported.push(`${e.op} ${e.code} ${e.file}`), onIoError: (e) => ioErrors.push(e.code) });
+    await mkdir(recordPath(1));
+    for (let i = 0; i < 5; i++) expect((await s.get(key(1))).hit).toBe(false);
+    expect((await s.put(rec(1))).ok).toBe(false);
+    expect(reported).toEqual([`get EISDIR ${key(1)}.rec`]);
+    expect(ioErrors).toEqual([]);
+    expect(s.stats.unusable).toBe(1);
+    await rm(recordPath(1), { recursive: true });
+    expect((await s.put(rec(1))).ok).toBe(true);
+    expect(s.stats.unusable).toBe(0);
+    await rm(recordPath(1));
+    await mkdir(recordPath(1));
+    expect((await s.get(key(1))).hit).toBe(false);
+    expect(reported).toHaveLength(2);
   });
 
   test("a crash mid-write leaves a temp file that the next open removes, the old value intact", async () => {
@@ -353,5 +380,68 @@ describe("DiskStore", () => {
     await s.put(rec(1));
     expect(errors.map((e) => [e.op, e.code, e.file])).toEqual([["put", "EIO", `${key(1)}.rec`]]);
     expect(errors[0]?.message).toBe(`cache put failed: EIO (${key(1)}.rec)`);
+  });
+});
+
+describe("DiskStore disk budget", () => {
+  const sizeOf = (n: number): number => encodeRecord(rec(n)).length;
+
+  test("puts past the budget delete the least recently used records, never the newest, and stay under the budget", async () => {
+    const budget = sizeOf(1) * 3 + 10;
+    const s = await opened({ maxTotalBytes: budget });
+    for (const n of [1, 2, 3]) expect(await s.put(rec(n))).toMatchObject({ ok: true });
+    // Reading 1 makes 2 the least recently used.
+    expect((await s.get(key(1))).hit).toBe(true);
+    expect(await s.put(rec(4))).toEqual({ ok: true, evicted: 1 });
+    expect((await s.get(key(2))).hit).toBe(false);
+    for (const n of [1, 3, 4]) expect(await s.get(key(n))).toEqual({ hit: true, record: rec(n) });
+    expect(s.stats).toMatchObject({ entries: 3, evictions: 1, maxBytes: budget });
+    expect(s.stats.bytes).toBeLessThanOrEqual(budget);
+    const onDisk = (await readdir(dir)).filter((f) => f.endsWith(".rec")).sort();
+    expect(onDisk).toEqual([1, 3, 4].map((n) => `${key(n)}.rec`));
+  });
+
+  test("touch marks a record used without reading it (a memory hit keeps its disk copy)", async () => {
+    const s = await opened({ maxTotalBytes: sizeOf(1) * 2 + 10 });
+    await s.put(rec(1));
+    await s.put(rec(2));
+    s.touch(key(1));
+    await s.put(rec(3));
+    expect((await s.get(key(1))).hit).toBe(true);
+    expect((await s.get(key(2))).hit).toBe(false);
+  });
+
+  test("a record bigger than the whole budget is refused and nothing is evicted for it", async () => {
+    const s = await opened({ maxTotalBytes: sizeOf(1) + 10 });
+    await s.put(rec(1));
+    const big = await s.put(rec(2, "x".repeat(500)));
+    expect(big.ok ? undefined : big.error.code).toBe("EFBIG");
+    expect(await s.get(key(1))).toEqual({ hit: true, record: rec(1) });
+  });
+
+  test("at start-up a directory over the budget keeps its newest records and deletes the oldest", async () => {
+    const big = await opened();
+    for (const n of [5, 1, 4, 2, 3]) await big.put(rec(n));
+    const budget = sizeOf(1) * 2 + 10;
+    const s = await opened({ maxTotalBytes: budget });
+    const seen: string[] = [];
+    const result = await s.scan((r) => void seen.push(r.key));
+    expect(result).toMatchObject({ ok: true, valid: 5, evicted: 3 });
+    // createdAt grows with n: 4 and 5 are the newest.
+    const onDisk = (await readdir(dir)).filter((f) => f.endsWith(".rec")).sort();
+    expect(onDisk).toEqual([4, 5].map((n) => `${key(n)}.rec`));
+    expect(s.stats).toMatchObject({ entries: 2, evictions: 3 });
+    expect(s.stats.bytes).toBeLessThanOrEqual(budget);
+  });
+
+  test("an eviction never deletes a record put again while it waited for the record's lock", async () => {
+    const s = await opened({ maxTotalBytes: sizeOf(1) * 2 + 10 });
+    await s.put(rec(1));
+    await s.put(rec(2));
+    // 3 evicts 1 while 1 is being rewritten: the fresh 1 must survive.
+    const [a, b] = await Promise.all([s.put(rec(3)), s.put(rec(1, "answer 1"))]);
+    expect(a.ok && b.ok).toBe(true);
+    expect(await s.get(key(1))).toEqual({ hit: true, record: rec(1) });
+    expect(s.stats.bytes).toBeLessThanOrEqual(sizeOf(1) * 2 + 10);
   });
 });

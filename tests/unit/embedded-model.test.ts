@@ -30,6 +30,8 @@ describe("embedded-model", () => {
     expect(embeddedModelFileName("small", { seed: 7 })).toBe("gauntlet-small-7-v1.gguf");
     expect(embeddedModelFileName("tiny", { seed: 7, allowEos: true })).toBe("gauntlet-tiny-eos-7-v1.gguf");
     expect(embeddedModelFileName("tiny", { contextLength: 512 })).toBe("gauntlet-tiny-ctx512-42-v1.gguf");
+    expect(embeddedModelFileName("tiny", { multiByte: true })).toBe("gauntlet-tiny-utf8-42-v1.gguf");
+    expect(embeddedModelFileName("tiny", { multiByte: true, allowEos: true })).toBe("gauntlet-tiny-eos-utf8-42-v1.gguf");
   });
 
   test("the first call creates the file with the generator's bytes, creating the directory", async () => {

@@ -64,6 +64,36 @@ describe("tokenizer", () => {
     });
   });
 
+  test("the multi-byte variant adds whole-character and part-character tokens for é, CJK and emoji", () => {
+    const tok = buildTinyTokenizer({ multiByte: true });
+    const symbols = bytesToUnicode();
+    const bytesOf = (t: string) => Buffer.from([...t].map((ch) => symbols.indexOf(ch)));
+    const texts = tok.tokens.slice(0, tok.bosId).map((t) => bytesOf(t));
+    const has = (b: number[]) => texts.some((x) => x.equals(Buffer.from(b)));
+    for (const ch of ["é", "世", "界", "👋", "😀"]) expect(has([...Buffer.from(ch)])).toBe(true);
+    // Parts that need exactly one more byte: the generator may emit them, then a continuation byte.
+    expect(has([0xe4, 0xb8])).toBe(true);
+    expect(has([0xf0, 0x9f, 0x91])).toBe(true);
+    for (const [id, kind] of tok.kinds.entries()) {
+      const b = texts[id];
+      if (kind === "lead") expect(b && Buffer.concat([b, Buffer.of(0x80)]).toString("utf8")).not.toContain("\uFFFD");
+      if (kind === "continuation") expect(b && b.length === 1 && b[0]! >= 0x80 && b[0]! <= 0xbf).toBe(true);
+      if (kind === "text") expect(b?.toString("utf8")).not.toContain("\uFFFD");
+    }
+    expect(tok.kinds[0xc3]).toBe("lead");
+    expect(tok.kinds[0xa9]).toBe("continuation");
+    expect(tok.kinds[0xc2]).toBe("never"); // C2 + continuation would be a C1 control character
+    expect(tok.kinds[0x0a]).toBe("never");
+    expect(tok.kinds[0x41]).toBe("text");
+  });
+
+  test("the default tokenizer is unchanged by the multi-byte variant's existence", () => {
+    const tok = buildTinyTokenizer();
+    expect(tok.tokens).toEqual(buildTinyTokenizer({ multiByte: false }).tokens);
+    expect(tok.tokens).toHaveLength(256 + 16 + 3);
+    expect(tok.kinds.filter((k) => k === "lead" || k === "continuation")).toEqual([]);
+  });
+
   test("the chat template is ChatML", () => {
     expect(CHATML_TEMPLATE).toContain("<|im_start|>");
     expect(CHATML_TEMPLATE).toContain("<|im_end|>");
@@ -182,6 +212,36 @@ describe("writer", () => {
       if (allowEos) expect(ch0(tok.eosId)).toBeGreaterThan(-1);
       else expect(ch0(tok.eosId)).toBeLessThan(-100);
     }
+  });
+
+  test("the multi-byte variant routes channel 1: part-character tokens point to continuation bytes, everything else away from them", async () => {
+    const tok = buildTinyTokenizer({ multiByte: true });
+    const buf = writeTinyModel({ preset: "tiny", seed: 5, multiByte: true });
+    const info = await headerOf(buf, "utf8.gguf");
+    const f32 = (name: string): Float32Array => {
+      const t = info.tensors.find((x) => x.name === name);
+      if (!t) throw new Error(`missing ${name}`);
+      const copy = Buffer.from(buf.subarray(t.offset, t.offset + t.byteSize));
+      return new Float32Array(copy.buffer, copy.byteOffset, t.byteSize / 4);
+    };
+    expect(info.vocabSize).toBe(tok.tokens.length);
+    const embd = f32("token_embd.weight");
+    const out = f32("output.weight");
+    for (const [id, kind] of tok.kinds.entries()) {
+      expect(embd[id * 64 + 1]).toBe(kind === "lead" ? 1 : -1);
+      if (kind === "continuation") expect(out[id * 64 + 1]).toBeGreaterThan(50);
+      else if (kind !== "never") expect(out[id * 64 + 1]).toBeLessThan(-50);
+      if (kind === "never") expect(out[id * 64]).toBeLessThan(-100);
+      else expect(out[id * 64]).toBeGreaterThan(-10);
+    }
+    // Channel 1 carries only the embedding: row 1 of attn_output and ffn_down is zero too.
+    expect(Array.from(f32("blk.1.attn_output.weight").subarray(64, 128)).every((x) => x === 0)).toBe(true);
+    expect(Array.from(f32("blk.0.ffn_down.weight").subarray(192, 384)).every((x) => x === 0)).toBe(true);
+  });
+
+  test("multiByte false writes the very same file as the default", () => {
+    expect(writeTinyModel({ preset: "tiny", seed: 4, multiByte: false }).equals(writeTinyModel({ preset: "tiny", seed: 4 }))).toBe(true);
+    expect(writeTinyModel({ preset: "tiny", seed: 4, multiByte: true }).equals(writeTinyModel({ preset: "tiny", seed: 4 }))).toBe(false);
   });
 
   test("custom dimensions, context length and head count are written", async () => {

@@ -98,7 +98,7 @@ describe("journal", () => {
     expect(r.skipped.length).toBe(100);
   });
 
-  test("reopening continues after the last sequence number and keeps a torn tail as a counted bad line", async () => {
+  test("reopening continues after the last sequence number and keeps a torn tail as a counted torn line (no entry is missing)", async () => {
     const { mem, written } = await writeSample();
     const full = mem.get(PATH)!;
     mem.set(PATH, full.subarray(0, full.length - 5));
@@ -110,6 +110,17 @@ describe("journal", () => {
     expect(added.seq).toBe(4);
     const r = await readJournal(PATH, { fs: mem.fs });
     expect(r.entries).toEqual([...written.slice(0, 3), added]);
+    expect(r.badChecksumLines).toBe(0);
+    expect(r.tornLines).toBe(1);
+    expect(r.skipped).toEqual([{ line: 4, reason: "torn" }]);
+  });
+
+  test("a damaged line whose entry is missing (a gap in the sequence numbers) stays a damaged line", async () => {
+    const { mem, written } = await writeSample();
+    const lines = text(mem.get(PATH)).split("\n");
+    mem.set(PATH, bytes([lines[0], lines[1]!.replace("12.5", "92.5"), lines[2], lines[3], ""].join("\n")));
+    const r = await readJournal(PATH, { fs: mem.fs });
+    expect(r.entries).toEqual([written[0], written[2], written[3]]);
     expect(r.badChecksumLines).toBe(1);
     expect(r.tornLines).toBe(0);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadAutocannon } from "../../src/harness/load/autocannon-driver.js";
 import { measureCapacity } from "../../src/harness/load/capacity-probe.js";
 import { systemClock } from "../../src/harness/load/clock.js";
 import { startTrivialEndpoint, type TrivialEndpoint } from "../../src/harness/load/trivial-endpoint.js";
@@ -32,5 +33,15 @@ describe("measureCapacity", () => {
     expect(r).toMatchObject({ requests: 50, errors: 0, connections: 4, stream: true });
     expect(r.rps).toBeGreaterThan(0);
     expect(r.latencyMs.count).toBe(50);
+    expect(r.client).toBe("gauntlet-client");
+  });
+
+  test("measures plain requests through autocannon when given it: the client plain scenarios are driven by", async () => {
+    const autocannon = await loadAutocannon();
+    expect(autocannon).not.toBeNull();
+    const r = await measureCapacity({ baseUrl: endpoint.baseUrl, stream: false, connections: 4, requests: 60, clock: systemClock, autocannon });
+    expect(r).toMatchObject({ requests: 60, errors: 0, stream: false, client: "autocannon" });
+    expect(r.latencyMs.count).toBe(60);
+    expect(r.rps).toBeGreaterThan(0);
   });
 });

@@ -80,4 +80,41 @@ describe("memory-limit", () => {
       source: "process-rss",
     });
   });
+
+  describe("the process's own cgroup (from /proc/self/cgroup)", () => {
+    const nested = (name: string) => ({ root: fixture(`${name}/root`), selfCgroup: fixture(`${name}/self-cgroup`), totalmem });
+
+    test("cgroup v2: a limit set on a parent group applies when the own group says max", async () => {
+      expect(await readMemoryLimit(nested("v2-nested"))).toEqual({ bytes: GiB, source: "cgroup-v2" });
+    });
+
+    test("cgroup v2: the own group's lower limit wins over its parent's", async () => {
+      expect(await readMemoryLimit(nested("v2-nested-own"))).toEqual({ bytes: 256 * 1024 ** 2, source: "cgroup-v2" });
+    });
+
+    test("cgroup v2: usage is the own group's memory.current", async () => {
+      expect(await readMemoryUsage({ ...nested("v2-nested"), rss })).toEqual({ bytes: 209715200, source: "cgroup-v2" });
+    });
+
+    test("cgroup v1: the memory controller's line (even in a combined hierarchy) leads to the own group's limit", async () => {
+      expect(await readMemoryLimit(nested("v1-nested"))).toEqual({ bytes: 512 * 1024 ** 2, source: "cgroup-v1" });
+      expect(await readMemoryUsage({ ...nested("v1-nested"), rss })).toEqual({ bytes: 157286400, source: "cgroup-v1" });
+    });
+
+    test("cgroup v1 in a container: the host path does not exist under the mount, so the mount's own limit applies", async () => {
+      expect(await readMemoryLimit(nested("v1-container"))).toEqual({ bytes: 300 * 1024 ** 2, source: "cgroup-v1" });
+      expect(await readMemoryUsage({ ...nested("v1-container"), rss })).toEqual({ bytes: 52428800, source: "cgroup-v1" });
+    });
+
+    test("an unreadable or garbled /proc/self/cgroup falls back to the mount root", async () => {
+      expect(await readMemoryLimit({ root: fixture("v2"), selfCgroup: fixture("does-not-exist"), totalmem })).toEqual({ bytes: 536870912, source: "cgroup-v2" });
+      expect(await readMemoryLimit({ root: fixture("v2"), selfCgroup: fixture("garbage/memory.max"), totalmem })).toEqual({ bytes: 536870912, source: "cgroup-v2" });
+    });
+
+    test("a path in /proc/self/cgroup cannot climb out of the mount", async () => {
+      const files: Record<string, string> = { "/proc/self/cgroup": "0::/../../etc\n", "/cg/memory.max": "1073741824\n", "/etc/memory.max": "1\n" };
+      const fs: MemoryFs = { readFile: async (path) => files[path] ?? Promise.reject(Object.assign(new Error("ENOENT"), { code: "ENOENT" })) };
+      expect(await readMemoryLimit({ root: "/cg", selfCgroup: "/proc/self/cgroup", fs, totalmem })).toEqual({ bytes: GiB, source: "cgroup-v2" });
+    });
+  });
 });

@@ -20,7 +20,9 @@ function make(over: Partial<ServerMetricsOptions> = {}) {
   return { m, clock };
 }
 
-const ok = (e2eMs: number, ttftMs: number) => ({ outcome: "success" as const, finishReason: "stop", promptTokens: 5, completionTokens: 3, queueMs: 0, ttftMs, e2eMs });
+const ok = (e2eMs: number) => ({ outcome: "success" as const, finishReason: "stop", promptTokens: 5, completionTokens: 3, cachedPromptTokens: 0, e2eMs });
+const failed = (outcome: "rejected" | "aborted" | "timeout", e2eMs: number | null = null) =>
+  ({ outcome, finishReason: null, promptTokens: null, completionTokens: null, cachedPromptTokens: null, e2eMs });
 
 describe("ServerMetrics.json", () => {
   test("zero traffic gives zeros, not nulls or errors", () => {
@@ -40,9 +42,13 @@ describe("ServerMetrics.json", () => {
   test("requests feed latency percentiles, throughput and failures", () => {
     const { m, clock } = make();
     clock.advance(10_000);
-    for (let i = 1; i <= 10; i++) m.recordRequest(ok(i * 10, i));
-    m.recordRequest({ outcome: "rejected", finishReason: null, promptTokens: null, completionTokens: null, queueMs: null, ttftMs: null, e2eMs: null });
-    m.recordRequest({ outcome: "aborted", finishReason: null, promptTokens: null, completionTokens: null, queueMs: 1, ttftMs: null, e2eMs: null });
+    for (let i = 1; i <= 10; i++) {
+      m.observeTimeToFirstToken(i);
+      m.recordRequest(ok(i * 10));
+    }
+    m.recordRequest(failed("rejected"));
+    m.observeQueueTime(1);
+    m.recordRequest(failed("aborted"));
     const j = m.json();
     expect(j.uptime_seconds).toBe(10);
     expect(j.latency?.e2e).toEqual({ count: 10, p50: 50, p95: 100, p99: 100 });
@@ -52,6 +58,18 @@ describe("ServerMetrics.json", () => {
     expect(j.throughput?.total_requests).toBe(12);
     expect(j.throughput?.requests_per_second).toBeCloseTo(1.2, 3);
     expect(j.requests?.failed).toBe(2);
+  });
+
+  test("TTFT counts every request that got a first token, also one that then timed out; E2E only successes", () => {
+    const { m } = make();
+    m.observeTimeToFirstToken(4);
+    m.recordRequest(ok(50));
+    m.observeTimeToFirstToken(8);
+    m.recordRequest(failed("timeout", 900));
+    const j = m.json();
+    expect(j.latency?.ttft).toMatchObject({ count: 2, p99: 8 });
+    expect(j.latency?.e2e).toMatchObject({ count: 1, p99: 50 });
+    expect(j.requests?.failed).toBe(1);
   });
 
   test("cache hits and misses give the hit rate", () => {
@@ -79,6 +97,22 @@ describe("ServerMetrics.json", () => {
     expect(j.degraded).toBe(true);
     expect(j.degraded_reasons).toEqual(["memory reading failed"]);
     expect(JSON.stringify(j)).not.toContain("/proc");
+  });
+
+  test("a failing memory reading sets gauntlet_degraded to 1 too, also when the JSON category list leaves memory out", async () => {
+    let fail = true;
+    const { m } = make({
+      memoryReader: () => {
+        if (fail) throw new Error("EIO");
+        return { rssBytes: 100 * MiB, heapUsedBytes: 20 * MiB, externalBytes: 3 * MiB };
+      },
+    });
+    const gauge = async () => /^gauntlet_degraded (\S+)$/m.exec(await m.prometheus())?.[1];
+    expect(await gauge()).toBe("1");
+    expect(m.json(["cache"])).toMatchObject({ degraded: true, degraded_reasons: ["memory reading failed"] });
+    fail = false;
+    expect(await gauge()).toBe("0");
+    expect(m.json()).toMatchObject({ degraded: false, degraded_reasons: [] });
   });
 
   test("degraded also follows setDegraded", () => {

@@ -44,14 +44,17 @@ describe("createPromMetrics", () => {
 
   test("a finished request feeds the counters and histograms in base units", async () => {
     const m = createPromMetrics({ sources: sources(), processMetrics: false });
-    m.recordRequest({ outcome: "success", finishReason: "length", promptTokens: 12, completionTokens: 8, queueMs: 2, ttftMs: 30, e2eMs: 250 });
-    m.recordRequest({ outcome: "rejected", finishReason: null, promptTokens: null, completionTokens: null, queueMs: null, ttftMs: null, e2eMs: null });
+    m.observeQueueTime(2);
+    m.observeTimeToFirstToken(30);
+    m.recordRequest({ outcome: "success", finishReason: "length", promptTokens: 12, completionTokens: 8, cachedPromptTokens: 5, e2eMs: 250 });
+    m.recordRequest({ outcome: "rejected", finishReason: null, promptTokens: null, completionTokens: null, cachedPromptTokens: null, e2eMs: null });
     m.observeInterToken(4);
     const s = await scrape(m);
     expect(sampleValue(s, "gauntlet_requests_total", { outcome: "success", finish_reason: "length" })).toBe(1);
     expect(sampleValue(s, "gauntlet_requests_total", { outcome: "rejected", finish_reason: "none" })).toBe(1);
     expect(sampleValue(s, "gauntlet_prompt_tokens_total")).toBe(12);
     expect(sampleValue(s, "gauntlet_generation_tokens_total")).toBe(8);
+    expect(sampleValue(s, "gauntlet_prompt_tokens_cached_total")).toBe(5);
     expect(sampleValue(s, "gauntlet_time_to_first_token_seconds_sum")).toBeCloseTo(0.03, 9);
     expect(sampleValue(s, "gauntlet_e2e_request_latency_seconds_sum")).toBeCloseTo(0.25, 9);
     expect(sampleValue(s, "gauntlet_request_queue_time_seconds_sum")).toBeCloseTo(0.002, 9);
@@ -60,6 +63,58 @@ describe("createPromMetrics", () => {
     expect(sampleValue(s, "gauntlet_request_generation_tokens_count")).toBe(1);
     expect(sampleValue(s, "gauntlet_time_to_first_token_seconds_bucket", { le: "0.04" })).toBe(1);
     expect(sampleValue(s, "gauntlet_time_to_first_token_seconds_bucket", { le: "0.02" })).toBe(0);
+  });
+
+  test("queue time and TTFT are observed for requests that then fail, and never from the finished-request record", async () => {
+    const m = createPromMetrics({ sources: sources(), processMetrics: false });
+    // A request that got a slot and a first token, then timed out: both histograms count it.
+    m.observeQueueTime(7);
+    m.observeTimeToFirstToken(40);
+    m.recordRequest({ outcome: "timeout", finishReason: null, promptTokens: null, completionTokens: null, cachedPromptTokens: null, e2eMs: 900 });
+    // One that got a slot and was aborted before its first token: queue time only.
+    m.observeQueueTime(3);
+    m.recordRequest({ outcome: "aborted", finishReason: null, promptTokens: null, completionTokens: null, cachedPromptTokens: null, e2eMs: null });
+    const s = await scrape(m);
+    expect(sampleValue(s, "gauntlet_request_queue_time_seconds_count")).toBe(2);
+    expect(sampleValue(s, "gauntlet_request_queue_time_seconds_sum")).toBeCloseTo(0.01, 9);
+    expect(sampleValue(s, "gauntlet_time_to_first_token_seconds_count")).toBe(1);
+    // E2E, token counters and token histograms stay success-only (vLLM counts finished requests only).
+    expect(sampleValue(s, "gauntlet_e2e_request_latency_seconds_count")).toBe(0);
+    expect(sampleValue(s, "gauntlet_generation_tokens_total")).toBe(0);
+    expect(sampleValue(s, "gauntlet_prompt_tokens_cached_total")).toBe(0);
+  });
+
+  test("negative or non-finite durations are ignored, zero is observed", async () => {
+    const m = createPromMetrics({ sources: sources(), processMetrics: false });
+    m.observeQueueTime(-1);
+    m.observeQueueTime(Number.NaN);
+    m.observeTimeToFirstToken(Number.POSITIVE_INFINITY);
+    m.observeQueueTime(0);
+    const s = await scrape(m);
+    expect(sampleValue(s, "gauntlet_request_queue_time_seconds_count")).toBe(1);
+    expect(sampleValue(s, "gauntlet_time_to_first_token_seconds_count")).toBe(0);
+  });
+
+  test("HELP texts say where TTFT, E2E and queue time start: at the request's arrival", async () => {
+    const text = await createPromMetrics({ sources: sources(), processMetrics: false }).registry.metrics();
+    const help = (name: string) => new RegExp(`^# HELP ${name} (.*)$`, "m").exec(text)?.[1] ?? "";
+    for (const name of ["gauntlet_time_to_first_token_seconds", "gauntlet_e2e_request_latency_seconds", "gauntlet_request_queue_time_seconds"]) {
+      expect(help(name)).toMatch(/from a request's arrival/i);
+    }
+    expect(help("gauntlet_prompt_tokens_cached_total")).toMatch(/KV/);
+  });
+
+  test("the circuit breaker and memory guard metrics are listed in METRIC_NAMES", () => {
+    for (const name of [
+      "gauntlet_cache_breaker_state",
+      "gauntlet_memory_guard_state",
+      "gauntlet_cache_breaker_transitions_total",
+      "gauntlet_memory_guard_clears_total",
+      "gauntlet_memory_guard_rejections_total",
+      "gauntlet_prompt_tokens_cached_total",
+    ]) {
+      expect(METRIC_NAMES).toContain(name);
+    }
   });
 
   test("gauges read their sources at scrape time", async () => {

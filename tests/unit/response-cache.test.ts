@@ -61,8 +61,9 @@ describe("createResponseCache", () => {
     await c1.open();
     const key = cacheKey(FP, msgs, params);
     expect(await c1.lookup(key)).toBeNull();
-    await c1.store(key, value);
+    c1.store(key, value);
     expect(await c1.lookup(key)).toEqual(value);
+    await c1.flush();
     const ev = counting();
     const c2 = createResponseCache({ dir, fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20, events: ev });
     await c2.open();
@@ -78,8 +79,9 @@ describe("createResponseCache", () => {
     await c1.open();
     const good = cacheKey(FP, msgs, params);
     const bad = cacheKey(FP, msgs, { ...params, maxTokens: 3 });
-    await c1.store(good, value);
-    await c1.store(bad, value);
+    c1.store(good, value);
+    c1.store(bad, value);
+    await c1.flush();
     writeFileSync(join(dir, `${bad}.rec`), "GAUNTLET-CACHE\n{garbage");
     const ev = counting();
     const c2 = createResponseCache({ dir, fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20, events: ev });
@@ -96,7 +98,8 @@ describe("createResponseCache", () => {
     const c1 = createResponseCache({ dir, fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20 });
     await c1.open();
     const key = cacheKey(FP, msgs, params);
-    await c1.store(key, value);
+    c1.store(key, value);
+    await c1.flush();
     const other = createResponseCache({ dir, fingerprint: "a".repeat(64), maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20 });
     await other.open();
     await other.ready();
@@ -133,7 +136,10 @@ describe("createResponseCache", () => {
     const c = createResponseCache({ dir: tmp(), fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20, fs, breaker, events: ev });
     await c.open();
     fs.inject({ op: "open", code: "EIO", times: 1000 });
-    for (let i = 0; i < 5; i++) await c.store(cacheKey(FP, msgs, { ...params, maxTokens: i + 1 }), value);
+    for (let i = 0; i < 5; i++) {
+      c.store(cacheKey(FP, msgs, { ...params, maxTokens: i + 1 }), value);
+      await c.flush();
+    }
     expect(breaker.state).toBe("open");
     expect(c.degraded()).toBe(true);
     expect(ev.counts.ioError).toBe(5);
@@ -142,8 +148,10 @@ describe("createResponseCache", () => {
     fs.clearFaults();
     t += 1001;
     const key = cacheKey(FP, msgs, { ...params, maxTokens: 50 });
-    await c.store(key, value);
-    await c.store(cacheKey(FP, msgs, { ...params, maxTokens: 51 }), value);
+    c.store(key, value);
+    await c.flush();
+    c.store(cacheKey(FP, msgs, { ...params, maxTokens: 51 }), value);
+    await c.flush();
     expect(breaker.state).toBe("closed");
     expect(c.degraded()).toBe(false);
     expect(await c.lookup(key)).toEqual(value);
@@ -157,7 +165,7 @@ describe("createResponseCache", () => {
     await c.open();
     await c.ready();
     const key = cacheKey(FP, msgs, params);
-    await c.store(key, value);
+    c.store(key, value);
     // Memory still works even when the disk does not.
     expect(await c.lookup(key)).toEqual(value);
     expect(c.stats().diskAvailable).toBe(false);
@@ -167,7 +175,8 @@ describe("createResponseCache", () => {
     const c = createResponseCache({ dir: tmp(), fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20 });
     await c.open();
     const key = cacheKey(FP, msgs, params);
-    await c.store(key, value);
+    c.store(key, value);
+    await c.flush();
     c.clearMemory();
     expect(c.stats().memoryEntries).toBe(0);
     expect(await c.lookup(key)).toEqual(value);
@@ -177,7 +186,7 @@ describe("createResponseCache", () => {
     const c = createResponseCache({ dir: tmp(), fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20 });
     await c.open();
     const key = cacheKey(FP, msgs, params);
-    await c.store(key, value);
+    c.store(key, value);
     await c.clear();
     expect(await c.lookup(key)).toBeNull();
     expect(c.stats().entries).toBe(0);

@@ -52,6 +52,14 @@ describe("runGauntlet", () => {
     expect(validateReport(outcome.report)).toEqual([]);
   });
 
+  test("a GITHUB_STEP_SUMMARY that cannot be written is a warning, not a crash: the verdict's exit code stands", async () => {
+    const lines: string[] = [];
+    const progress = { ...silentProgress, line: (l: string) => lines.push(l) };
+    const outcome = await runGauntlet(options([okStage], { githubSummaryPath: join(tmpdir(), "no-such-dir-gauntlet", "x", "summary.md"), progress }));
+    expect(outcome.exitCode).toBe(0);
+    expect(lines.some((l) => /could not append the report to GITHUB_STEP_SUMMARY/.test(l))).toBe(true);
+  });
+
   test("an aborted run is invalid", async () => {
     const ac = new AbortController();
     ac.abort();

@@ -85,7 +85,7 @@ describe("soak-run journal, rebuild and resume", () => {
     mem.set(path, `${whole}{"seq":99,"type":"window","lifet`);
     const rebuilt = await rebuildSoakReport(DIR, { fs: mem.fs });
     expect(rebuilt.journal.tornLines).toBe(1);
-    expect(rebuilt.report.scenarios[0]!.notes.join("\n")).toMatch(/1 torn last line skipped/);
+    expect(rebuilt.report.scenarios[0]!.notes.join("\n")).toMatch(/1 torn line skipped/);
   });
 
   test("--resume continues from the last window in a new server lifetime, marked, with memory judged per lifetime", async () => {
@@ -115,7 +115,10 @@ describe("soak-run journal, rebuild and resume", () => {
     expect(report.series?.markers?.some((m) => /interrupted: SIGTERM/.test(m.label))).toBe(true);
     expect(report.verdict).toBe("pass");
     expect(verdict.memory.lifetimes.map((l) => l.lifetime)).toEqual([1, 2]);
-    expect(report.scenarios[0]!.notes.join("\n")).toMatch(/torn last line/);
+    expect(report.scenarios[0]!.notes.join("\n")).toMatch(/1 torn line skipped \(an append cut short by a crash or kill; no entry is missing\)/);
+    const after = await rebuildSoakReport(DIR, { fs: mem.fs });
+    expect(after.journal).toMatchObject({ tornLines: 1, badLines: 0 });
+    expect(after.report.scenarios[0]!.notes.join("\n")).not.toMatch(/damaged/);
     expect(snap.canary.changed).toBe(0);
     expect(report.environment.config.soak).toMatchObject({ lifetimes: [{ lifetime: 1, reason: "start" }, { lifetime: 2, reason: "resume" }] });
   });

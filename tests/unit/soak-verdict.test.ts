@@ -133,6 +133,57 @@ describe("leak-verdict", () => {
     expect(caught).toBeGreaterThanOrEqual(95);
   });
 
+  describe("a bounded cache (fills at a steady rate, then evicts and stays flat)", () => {
+    /** One sample a minute over 4 h: the cache grows linearly by fillPct of the baseline until fullAt, then stays full. */
+    const cache = (seed: number, fillPct: number, fullAtShare: number) =>
+      run(seed, { warmup: undefined, cache: { fillBytes: (fillPct / 100) * 500 * MB, fullAtMs: fullAtShare * planned } });
+
+    test("filling before the 50% warm-up cap is warm-up: green, judged on the flat part", () => {
+      const v = judgeMemory(cache(20, 30, 0.3), { plannedDurationMs: planned });
+      expect(v.verdict).toBe("pass");
+      expect(v.warmup!.endX).toBeGreaterThanOrEqual(0.25 * planned);
+      expect(v.warmup!.endX).toBeLessThanOrEqual(0.5 * planned);
+      expect(v.plateau).toBeNull();
+      expect(Math.abs(v.projectedGrowthPct!)).toBeLessThan(3);
+    });
+
+    test("plateauing late (75% of the run) after growing 19% is not projected as a straight line: green, where the line said red", () => {
+      const v = judgeMemory(cache(21, 19, 0.75), { plannedDurationMs: planned });
+      const whole = judgeMemory(cache(21, 19, 0.75), { plannedDurationMs: planned, lateSlopeCheck: false });
+      expect(whole.verdict).toBe("fail");
+      expect(whole.plateau).toBeNull();
+      expect(v.plateau).not.toBeNull();
+      expect(v.plateau!.slopeBytesPerHour).toBeLessThan(0.25 * whole.slopeBytesPerHour!);
+      expect(v.projectedGrowthPct!).toBeGreaterThan(17);
+      expect(v.projectedGrowthPct!).toBeLessThan(20);
+      expect(v.verdict).toBe("pass");
+      expect(v.reason).toMatch(/flattened in the last third/);
+    });
+
+    test("plateauing only after growing 40% is still red: it grew past the limit", () => {
+      const v = judgeMemory(cache(22, 40, 0.7), { plannedDurationMs: planned });
+      expect(v.plateau).not.toBeNull();
+      expect(v.verdict).toBe("fail");
+      expect(v.projectedGrowthPct!).toBeGreaterThan(30);
+    });
+
+    test("a partial run that flattened is projected over the rest of the planned duration from its recent slope", () => {
+      const firstHalf = cache(23, 10, 0.375).filter((s) => s.tMs <= planned / 2);
+      expect(judgeMemory(firstHalf, { plannedDurationMs: planned, lateSlopeCheck: false }).verdict).toBe("fail");
+      const v = judgeMemory(firstHalf, { plannedDurationMs: planned });
+      expect(v.plateau).not.toBeNull();
+      expect(v.verdict).toBe("pass");
+      expect(v.projectedGrowthPct!).toBeLessThan(15);
+    });
+
+    test("a steady leak is not mistaken for a plateau", () => {
+      for (let seed = 30; seed < 40; seed++) {
+        const v = judgeMemory(run(seed, { leakPctOverRun: 30 }), { plannedDurationMs: planned });
+        expect(v.verdict, `seed ${seed}`).toBe("fail");
+      }
+    });
+  });
+
   test("rejects invalid options", () => {
     expect(() => judgeMemory(run(1), { plannedDurationMs: 0 })).toThrow(RangeError);
     expect(() => judgeMemory(run(1), { plannedDurationMs: planned, maxGrowthPct: -1 })).toThrow(RangeError);

@@ -7,6 +7,12 @@
  * non-printable tokens get a large negative weight on channel 0: generated text is then printable
  * ASCII and runs to max_tokens. With `allowEos` the eos token `<|im_end|>` is left unsuppressed
  * (with a small bias), so natural stops happen.
+ *
+ * With `multiByte` the tokenizer has whole- and part-character tokens (see tokenizer.ts) and the
+ * model writes valid multi-byte UTF-8 split across tokens: residual channel 1 is held to the
+ * current token's embedding (+1 for a "lead" token that lacks one continuation byte, -1 otherwise;
+ * row 1 of attn_output and ffn_down = 0), and the output rows weigh channel 1 so that a lead is
+ * always followed by a continuation byte and nothing else ever is.
  */
 import { alignUp, GGUF_DEFAULT_ALIGNMENT } from "./constants.js";
 import { encodeGguf, type F32TensorSpec, type GgufKv } from "./encoder.js";
@@ -39,6 +45,8 @@ export interface TinyModelOptions extends Partial<TinyModelDims> {
   contextLength?: number;
   /** Leave the eos token `<|im_end|>` unsuppressed so generation can stop naturally. Default false. */
   allowEos?: boolean;
+  /** Whole- and part-character tokens; generated text is multi-byte UTF-8 split across tokens. Default false. */
+  multiByte?: boolean;
   /** general.name. Default "gauntlet-<preset>". */
   name?: string;
   /** FFN width. Default 8E/3 rounded up to a multiple of 32. */
@@ -49,6 +57,10 @@ export interface TinyModelOptions extends Partial<TinyModelDims> {
 export const SUPPRESS_WEIGHT = -1000;
 /** Channel-0 output weight of eos with `allowEos`: on the tiny preset about half of greedy answers stop within 48 tokens. */
 const EOS_BIAS = 2.5;
+/** Channel-1 output weight of the multi-byte variant: continuation bytes after a lead, nothing else. */
+const LEAD_WEIGHT = 100;
+/** Channel-0 output bias of multi-byte "text" and "lead" tokens, so that they come up often. */
+const MULTIBYTE_BIAS = 1;
 const EMBD_STD = 1;
 const QK_STD = 1.5;
 const PROJ_STD = 1;
@@ -61,6 +73,7 @@ interface ResolvedOptions extends TinyModelDims {
   seed: number;
   contextLength: number;
   allowEos: boolean;
+  multiByte: boolean;
   name: string;
   feedForwardLength: number;
 }
@@ -97,6 +110,7 @@ function resolve(opts: TinyModelOptions): ResolvedOptions {
     seed,
     contextLength: positiveInt(opts.contextLength ?? DEFAULT_TINY_CONTEXT_LENGTH, "contextLength", 1 << 20),
     allowEos: opts.allowEos ?? false,
+    multiByte: opts.multiByte ?? false,
     name: opts.name ?? `gauntlet-${preset}`,
     feedForwardLength: positiveInt(opts.feedForwardLength ?? ffDefault, "feedForwardLength", 65536),
   };
@@ -107,14 +121,15 @@ function noise(rand: () => number, std: number): number {
   return (rand() * 2 - 1) * std * Math.sqrt(3);
 }
 
-function randomTensor(name: string, dims: readonly number[], seed: number, std: number, zeroRow0 = false): F32TensorSpec {
+/** Seeded noise; the first `zeroRows` rows (output channels) are 0. */
+function randomTensor(name: string, dims: readonly number[], seed: number, std: number, zeroRows = 0): F32TensorSpec {
   return {
     name,
     dims,
     fill(out) {
       const rand = mulberry32(seed);
-      const rowLen = dims[0] ?? 1;
-      for (let i = 0; i < out.length; i++) out[i] = zeroRow0 && i < rowLen ? 0 : noise(rand, std);
+      const zeros = (dims[0] ?? 1) * zeroRows;
+      for (let i = 0; i < out.length; i++) out[i] = i < zeros ? 0 : noise(rand, std);
     },
   };
 }
@@ -123,14 +138,18 @@ function onesTensor(name: string, n: number): F32TensorSpec {
   return { name, dims: [n], fill: (out) => out.fill(1) };
 }
 
-function embeddingTensor(o: ResolvedOptions, vocab: number, seed: number): F32TensorSpec {
+function embeddingTensor(o: ResolvedOptions, tok: TinyTokenizer, seed: number): F32TensorSpec {
   const e = o.embeddingLength;
   return {
     name: "token_embd.weight",
-    dims: [e, vocab],
+    dims: [e, tok.tokens.length],
     fill(out) {
       const rand = mulberry32(seed);
-      for (let i = 0; i < out.length; i++) out[i] = i % e === 0 ? 1 : noise(rand, EMBD_STD);
+      for (let i = 0; i < out.length; i++) {
+        if (i % e === 0) out[i] = 1;
+        else if (o.multiByte && i % e === 1) out[i] = tok.kinds[Math.floor(i / e)] === "lead" ? 1 : -1;
+        else out[i] = noise(rand, EMBD_STD);
+      }
     },
   };
 }
@@ -148,6 +167,11 @@ function outputTensor(o: ResolvedOptions, tok: TinyTokenizer, seed: number): F32
         const isEos = id === tok.eosId && o.allowEos;
         out[row] = isEos ? EOS_BIAS : tok.printable[id] ? 0 : SUPPRESS_WEIGHT;
         for (let c = 1; c < e; c++) out[row + c] = noise(rand, std);
+        if (o.multiByte) {
+          const kind = tok.kinds[id];
+          if (!isEos) out[row] = kind === "never" ? SUPPRESS_WEIGHT : tok.printable[id] || kind === "continuation" ? 0 : MULTIBYTE_BIAS;
+          out[row + 1] = kind === "continuation" ? LEAD_WEIGHT : -LEAD_WEIGHT;
+        }
       }
     },
   };
@@ -158,7 +182,9 @@ function tensors(o: ResolvedOptions, tok: TinyTokenizer): F32TensorSpec[] {
   const f = o.feedForwardLength;
   let stream = 0;
   const nextSeed = (): number => deriveSeed(o.seed, stream++);
-  const list: F32TensorSpec[] = [embeddingTensor(o, tok.tokens.length, nextSeed())];
+  const list: F32TensorSpec[] = [embeddingTensor(o, tok, nextSeed())];
+  /** Residual channels that carry only the embedding (0: constant; 1: the multi-byte lead flag). */
+  const fixedRows = o.multiByte ? 2 : 1;
   const output = outputTensor(o, tok, nextSeed());
   for (let b = 0; b < o.blockCount; b++) {
     const p = `blk.${b}.`;
@@ -167,11 +193,11 @@ function tensors(o: ResolvedOptions, tok: TinyTokenizer): F32TensorSpec[] {
       randomTensor(`${p}attn_q.weight`, [e, e], nextSeed(), QK_STD / Math.sqrt(e)),
       randomTensor(`${p}attn_k.weight`, [e, e], nextSeed(), QK_STD / Math.sqrt(e)),
       randomTensor(`${p}attn_v.weight`, [e, e], nextSeed(), PROJ_STD / Math.sqrt(e)),
-      randomTensor(`${p}attn_output.weight`, [e, e], nextSeed(), PROJ_STD / Math.sqrt(e), true),
+      randomTensor(`${p}attn_output.weight`, [e, e], nextSeed(), PROJ_STD / Math.sqrt(e), fixedRows),
       onesTensor(`${p}ffn_norm.weight`, e),
       randomTensor(`${p}ffn_gate.weight`, [e, f], nextSeed(), PROJ_STD / Math.sqrt(e)),
       randomTensor(`${p}ffn_up.weight`, [e, f], nextSeed(), PROJ_STD / Math.sqrt(e)),
-      randomTensor(`${p}ffn_down.weight`, [f, e], nextSeed(), PROJ_STD / Math.sqrt(f), true),
+      randomTensor(`${p}ffn_down.weight`, [f, e], nextSeed(), PROJ_STD / Math.sqrt(f), fixedRows),
     );
   }
   list.push(onesTensor("output_norm.weight", e), output);
@@ -213,6 +239,6 @@ function metadata(o: ResolvedOptions, tok: TinyTokenizer): GgufKv[] {
 /** Generates the model file in memory. Throws RangeError for invalid options. */
 export function writeTinyModel(opts: TinyModelOptions = {}): Buffer {
   const o = resolve(opts);
-  const tok = buildTinyTokenizer();
+  const tok = buildTinyTokenizer({ multiByte: o.multiByte });
   return encodeGguf(metadata(o, tok), tensors(o, tok), GGUF_DEFAULT_ALIGNMENT);
 }

@@ -10,6 +10,8 @@
  *   detect      time_to_detect_ms <= D      the fault was noticed (error answered, record quarantined...) in time
  *   recover     time_to_recover_ms <= R     normal service was back (a correct answer, nothing in flight) in time
  * A time that was never measured is null, so its gate is unavailable: red, never green by omission.
+ * A time that means nothing for a case (no outage to recover from, say) is declared not applicable in
+ * its spec, with the reason: then it has no gate and the report says why.
  */
 import { parseGate } from "../gates/index.js";
 import type { ScenarioReport } from "../report/types.js";
@@ -25,6 +27,10 @@ export interface CaseSpec {
   expected: string;
   detectWithinMs: number;
   recoverWithinMs: number;
+  /** Why time to detect does not apply to this case (then it has no detect gate). */
+  detectNotApplicable?: string;
+  /** Why time to recover does not apply to this case (then it has no recover gate). */
+  recoverNotApplicable?: string;
 }
 
 export type RequestOutcome = "ok" | "failed" | "wrong";
@@ -115,11 +121,12 @@ export function caseOutcome(result: CaseResult): ScenarioOutcome {
   const hist = new LatencyHistogram();
   for (const ms of result.latenciesMs) hist.record(ms);
   const failed = result.checks.filter((c) => !c.ok).length;
+  const time = (what: string, ms: number | null, limit: number, na: string | undefined) =>
+    na !== undefined ? `time to ${what} not applicable: ${na}` : `time to ${what} ${ms === null ? "not measured" : `${r1(ms)} ms`} (limit ${limit} ms)`;
   const notes = [
     `fault: ${spec.description}`,
     `expected: ${spec.expected}`,
-    `time to detect ${result.detectMs === null ? "not measured" : `${r1(result.detectMs)} ms`} (limit ${spec.detectWithinMs} ms), ` +
-      `time to recover ${result.recoverMs === null ? "not measured" : `${r1(result.recoverMs)} ms`} (limit ${spec.recoverWithinMs} ms)`,
+    `${time("detect", result.detectMs, spec.detectWithinMs, spec.detectNotApplicable)}, ${time("recover", result.recoverMs, spec.recoverWithinMs, spec.recoverNotApplicable)}`,
     ...result.checks.map((c) => {
       const more = c.ok ? c.info : c.detail;
       return `${c.ok ? "✓" : "✗"} ${c.what}${more ? `: ${more}` : ""}`;
@@ -143,8 +150,8 @@ export function caseOutcome(result: CaseResult): ScenarioOutcome {
       checks_failed: failed,
       checks_passed: result.checks.length - failed,
       server_crashes: result.serverCrashes,
-      time_to_detect_ms: result.detectMs === null ? null : r1(result.detectMs),
-      time_to_recover_ms: result.recoverMs === null ? null : r1(result.recoverMs),
+      time_to_detect_ms: result.detectMs === null || spec.detectNotApplicable !== undefined ? null : r1(result.detectMs),
+      time_to_recover_ms: result.recoverMs === null || spec.recoverNotApplicable !== undefined ? null : r1(result.recoverMs),
     },
     invalid: [],
     series: [],
@@ -158,8 +165,8 @@ export function caseGates(spec: CaseSpec): GateSpec[] {
     ["expected", "checks_failed == 0"],
     ["correct", "wrong_answers == 0"],
     ["no-crash", "server_crashes == 0"],
-    ["detect", `time_to_detect_ms <= ${spec.detectWithinMs}`],
-    ["recover", `time_to_recover_ms <= ${spec.recoverWithinMs}`],
+    ...(spec.detectNotApplicable === undefined ? [["detect", `time_to_detect_ms <= ${spec.detectWithinMs}`] as [string, string]] : []),
+    ...(spec.recoverNotApplicable === undefined ? [["recover", `time_to_recover_ms <= ${spec.recoverWithinMs}`] as [string, string]] : []),
   ];
   return table.map(([id, expr]) => ({ id: `${spec.name}/${id}`, scenario: spec.name, gate: parseGate(expr) }));
 }

@@ -89,7 +89,14 @@ function serverGroup(g: GroupInput): StepGroup<MainContext> {
   let own: string | null = null;
   return {
     name: `the ${g.name} server`,
-    steps: g.steps,
+    // Each step's requests and waits follow its cancellation.
+    steps: g.steps.map((step) => ({
+      ...step,
+      run: (ctx, rec, signal) => {
+        ctx.signal = signal;
+        return step.run(ctx, rec, signal);
+      },
+    })),
     async setup() {
       const cacheDir = g.cacheDir ?? (own = await mkdtemp(join(tmpdir(), `gauntlet-chaos-${g.name}-`)));
       await mkdir(join(cacheDir, "models"), { recursive: true });
@@ -119,6 +126,7 @@ function serverGroup(g: GroupInput): StepGroup<MainContext> {
         next: () => ++n,
         references: new Map(),
         random: seededRandom(g.o.seed ?? 1),
+        signal: new AbortController().signal,
       };
       return ctx;
     },

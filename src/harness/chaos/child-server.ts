@@ -44,6 +44,8 @@ export interface ChaosServer {
   baseUrl: string;
   /** Monotonic time (ms) from spawn to /health/ready answering 200. */
   startMs: number;
+  /** performance.now() at the spawn. */
+  spawnedAt: number;
   alive(): boolean;
   /** Log entries so far (the last 5000). */
   logs(): readonly LogEntry[];
@@ -189,6 +191,7 @@ export async function startChaosServer(c: ChaosServerConfig): Promise<ChaosServe
     spawnedPid: child.pid,
     baseUrl,
     startMs: performance.now() - began,
+    spawnedAt: began,
     alive,
     logs: () => entries,
     countLogs: (msg, code) => entries.filter((e) => e.msg.includes(msg) && (code === undefined || e.code === code)).length,

@@ -11,10 +11,10 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, mkdir, open, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
-import { RECORD_MAGIC, encodeRecord } from "../../cache/record-codec.js";
+import { RECORD_MAGIC, decodeRecord, encodeRecord } from "../../cache/record-codec.js";
 import type { CacheRecord } from "../../cache/record-codec.js";
 import { mulberry32 } from "../../engine/gguf/prng.js";
 
@@ -33,11 +33,74 @@ export interface CorruptionOp {
   name: string;
   description: string;
   handling: Handling;
-  /** Safe for the quick subset (false: known to hang the server, see the report). */
+  /** In the quick subset and the shared restart (false: it needs a server start of its own, see steps-crash.ts). */
   quick: boolean;
   apply(path: string, ctx: CorruptionContext): Promise<void>;
   /** Undoes what the operation left behind that could block the harness (FIFO readers, modes). */
   cleanup?(path: string): Promise<void>;
+  /**
+   * For an unreadable thing (io-error): what must be at the path once the server has handled the request,
+   * checked before cleanup. `ok` false says what was found instead.
+   */
+  inspectAfter?(path: string, expected: ExpectedRecord): Promise<Afterwards>;
+}
+
+/** The record the request should leave behind, if the server replaces what was there. */
+export interface ExpectedRecord {
+  fingerprint: string;
+  key: string;
+  text: string;
+}
+
+export interface Afterwards {
+  ok: boolean;
+  /** The promise, in one sentence. */
+  what: string;
+  /** What was found. */
+  seen: string;
+}
+
+type Kind = "directory" | "symlink" | "fifo" | "file" | "other" | "absent";
+
+async function kindOf(path: string): Promise<Kind> {
+  try {
+    const st = await lstat(path);
+    return st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : st.isFIFO() ? "fifo" : st.isFile() ? "file" : "other";
+  } catch {
+    return "absent";
+  }
+}
+
+/** A regular file at `path` holding a valid record of the expected request and text. */
+async function freshRecord(path: string, e: ExpectedRecord): Promise<boolean> {
+  try {
+    const d = decodeRecord(await readFile(path), { fingerprint: e.fingerprint, maxBytes: 8 << 20, key: e.key });
+    return d.ok && d.record.value.text === e.text;
+  } catch {
+    return false;
+  }
+}
+
+const DIRECTORY_CONTENT = "a directory where a record should be";
+
+/** A directory cannot be replaced by a rename: it must be there, with its content, untouched. */
+async function directoryLeft(path: string): Promise<Afterwards> {
+  const what = "the directory was left in place with its content (never removed, emptied or quarantined)";
+  const kind = await kindOf(path);
+  if (kind !== "directory") return { ok: false, what, seen: `a ${kind} is there now` };
+  const content = await readFile(join(path, "keep"), "utf8").catch(() => null);
+  return content === DIRECTORY_CONTENT ? { ok: true, what, seen: "the directory and its file, unchanged" } : { ok: false, what, seen: "its file is gone or changed" };
+}
+
+/** A link or a FIFO may stay, or be replaced by the fresh record (rename replaces the entry, never a target). */
+function entryLeftOrReplaced(kind: "symlink" | "fifo", label: string) {
+  return async (path: string, e: ExpectedRecord): Promise<Afterwards> => {
+    const what = `the ${label} was left in place, or the entry itself (nothing through it) replaced by a fresh valid record of the request`;
+    const now = await kindOf(path);
+    if (now === kind) return { ok: true, what, seen: `the ${label} is still there` };
+    if (now === "file" && (await freshRecord(path, e))) return { ok: true, what, seen: "replaced by a fresh valid record" };
+    return { ok: false, what, seen: now === "file" ? "a file that is not a valid record of the request" : `a ${now} is there now` };
+  };
 }
 
 export const WRONG_TEXT = "CHAOS-WRONG-ANSWER: a forged record must never be served";
@@ -132,9 +195,10 @@ const FILE_OPS: CorruptionOp[] = [
     async apply(path) {
       await rm(path, { force: true, recursive: true });
       await mkdir(path);
-      await writeFile(join(path, "keep"), "a directory where a record should be");
+      await writeFile(join(path, "keep"), DIRECTORY_CONTENT);
     },
     cleanup: (path) => rm(path, { force: true, recursive: true }),
+    inspectAfter: directoryLeft,
   },
   {
     name: "symlink-loop",
@@ -146,6 +210,7 @@ const FILE_OPS: CorruptionOp[] = [
       await symlink(basename(path), path);
     },
     cleanup: (path) => rm(path, { force: true, recursive: true }),
+    inspectAfter: entryLeftOrReplaced("symlink", "symbolic link"),
   },
   {
     name: "unreadable",
@@ -161,12 +226,14 @@ const FILE_OPS: CorruptionOp[] = [
     name: "fifo",
     description: "the record file replaced by a named pipe (FIFO) that nobody writes",
     handling: "io-error",
-    quick: false,
+    // Opened without blocking since issue 7 (src/cache/cache-fs.ts): safe for the shared restart and the quick subset.
+    quick: true,
     async apply(path) {
       await rm(path, { force: true, recursive: true });
       await run("mkfifo", ["-m", "0644", path]);
     },
     cleanup: releaseFifo,
+    inspectAfter: entryLeftOrReplaced("fifo", "FIFO"),
   },
 ];
 

@@ -23,6 +23,8 @@ export interface ChatReply {
   ms: number;
   /** Raw body, first 64 KB. */
   body: string;
+  /** Body bytes received in all. */
+  bytes: number;
 }
 
 export interface ChatOptions {
@@ -32,6 +34,13 @@ export interface ChatOptions {
   onText?: (text: string, abort: () => void) => void;
   /** Streams: stop reading for this long after the first bytes (a slow reader). */
   pauseAfterFirstBytesMs?: number;
+  /**
+   * Streams: stop reading after the first bytes until the returned promise settles (a slow reader that
+   * watches the connection meanwhile); it gets the client's local port.
+   */
+  pauseAfterFirstBytes?: (localPort: number, bytesSoFar: number) => Promise<void>;
+  /** Aborting it drops the connection at once (network "cancelled"): the step was cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface RawRequest {
@@ -45,6 +54,8 @@ export interface RawRequest {
   timeoutMs?: number;
   /** Body bytes kept (default 2 KB). */
   keepBytes?: number;
+  /** Aborting it drops the connection at once (network "cancelled"). */
+  signal?: AbortSignal;
 }
 
 export interface RawReply {
@@ -85,15 +96,19 @@ export function sendRaw(baseUrl: string, r: RawRequest): Promise<RawReply> {
     let done = false;
     let status: number | null = null;
     let body = "";
+    const onCancel = () => finish("cancelled");
     const finish = (network: string | null) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      r.signal?.removeEventListener("abort", onCancel);
       req.destroy();
       resolve({ status, body: body.slice(0, keep), network, ms: performance.now() - start });
     };
     const req = http.request(new URL(r.path, baseUrl), { method: r.method ?? "POST", headers: r.headers ?? {}, agent: false });
     const timer = setTimeout(() => finish("timeout"), r.timeoutMs ?? 10_000);
+    if (r.signal?.aborted) queueMicrotask(onCancel);
+    else r.signal?.addEventListener("abort", onCancel, { once: true });
     req.on("response", (res) => {
       status = res.statusCode ?? null;
       res.on("data", (b: Buffer) => {
@@ -127,11 +142,14 @@ export function postChat(baseUrl: string, body: Record<string, unknown>, opts: C
     let status: number | null = null;
     let cacheHit: boolean | null = null;
     let raw = "";
+    let bytes = 0;
     const recorder = createStreamRecorder(start);
+    const onCancel = () => finish("cancelled");
     const finish = (network: string | null) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onCancel);
       req.destroy();
       const ok = status === 200;
       const streamed = stream && ok ? recorder.end() : null;
@@ -144,6 +162,7 @@ export function postChat(baseUrl: string, body: Record<string, unknown>, opts: C
         network,
         ms: performance.now() - start,
         body: raw.slice(0, 1 << 16),
+        bytes,
       });
     };
     const req = http.request(new URL("/v1/chat/completions", baseUrl), {
@@ -152,6 +171,8 @@ export function postChat(baseUrl: string, body: Record<string, unknown>, opts: C
       agent: false,
     });
     const timer = setTimeout(() => finish("timeout"), opts.timeoutMs ?? 15_000);
+    if (opts.signal?.aborted) queueMicrotask(onCancel);
+    else opts.signal?.addEventListener("abort", onCancel, { once: true });
     const abort = () => finish("aborted");
     req.on("response", (res) => {
       status = res.statusCode ?? null;
@@ -160,9 +181,12 @@ export function postChat(baseUrl: string, body: Record<string, unknown>, opts: C
       let paused = false;
       let seen = 0;
       res.on("data", (b: Buffer) => {
+        bytes += b.length;
         if (raw.length < 1 << 20) raw += b.toString("utf8");
         if (stream && status === 200) {
           recorder.push(b, performance.now());
+        }
+        if (stream && status === 200 && opts.onText) {
           // The recorder has the text so far; hand out what is new.
           const so = textSoFar(raw);
           if (so.length > seen) {
@@ -171,10 +195,15 @@ export function postChat(baseUrl: string, body: Record<string, unknown>, opts: C
             opts.onText?.(piece, abort);
           }
         }
-        if (!paused && opts.pauseAfterFirstBytesMs) {
+        if (!paused && (opts.pauseAfterFirstBytesMs || opts.pauseAfterFirstBytes)) {
           paused = true;
           res.pause();
-          setTimeout(() => res.resume(), opts.pauseAfterFirstBytesMs);
+          const until = opts.pauseAfterFirstBytes
+            ? opts.pauseAfterFirstBytes(req.socket?.localPort ?? 0, bytes).catch(() => undefined)
+            : new Promise<void>((r) => setTimeout(r, opts.pauseAfterFirstBytesMs));
+          void until.then(() => {
+            if (!done) res.resume();
+          });
         }
       });
       res.on("end", () => finish(null));

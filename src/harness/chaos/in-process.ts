@@ -5,10 +5,12 @@
  * deterministic stand-in engine, so the expected answer of every request is known exactly.
  */
 import { createHash } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { FastifyInstance } from "fastify";
 import type { CacheFs } from "../../cache/cache-fs.js";
 import type { Engine, GenerateResult } from "../../engine/types.js";
 import { buildServer } from "../../server/app.js";
+import { ioErrorsCounted } from "./metrics-text.js";
 
 const FINGERPRINT = createHash("sha256").update("gauntlet-chaos-stand-in-v1").digest("hex");
 
@@ -34,6 +36,10 @@ export interface InProcessServer {
   app: FastifyInstance;
   /** Warning lines the server logged (JSON). */
   logs: string[];
+  /** When each line of `logs` arrived (performance.now()). */
+  logTimes: number[];
+  /** The sum of the cache's I/O error counters in /metrics (see ioErrorsCounted), or null when there is none. */
+  ioErrorsCounted(): Promise<number | null>;
   /** Asks `content` (max_tokens 8, temperature 0); status, text and x-cache-hit. */
   ask(content: string): Promise<{ status: number; text: string | null; hit: boolean | null }>;
   /** Waits (bounded) until the start-up scan of the cache is over or the disk is known unavailable. */
@@ -43,6 +49,7 @@ export interface InProcessServer {
 
 export async function startInProcess(cacheDir: string, fs: CacheFs, engine: Engine): Promise<InProcessServer> {
   const logs: string[] = [];
+  const logTimes: number[] = [];
   const app = await buildServer({
     settings: {
       apiKey: null,
@@ -60,7 +67,12 @@ export async function startInProcess(cacheDir: string, fs: CacheFs, engine: Engi
     ownsEngine: false,
     cacheFs: fs,
     logLevel: "warn",
-    logStream: { write: (line: string) => void logs.push(line) },
+    logStream: {
+      write: (line: string) => {
+        logs.push(line);
+        logTimes.push(performance.now());
+      },
+    },
   });
   const ask = async (content: string) => {
     const res = await app.inject({ method: "POST", url: "/v1/chat/completions", payload: { messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 } });
@@ -81,5 +93,6 @@ export async function startInProcess(cacheDir: string, fs: CacheFs, engine: Engi
       await new Promise((res) => setTimeout(res, 5));
     }
   };
-  return { app, logs, ask, settled, close: () => app.close() };
+  const ioErrors = async () => ioErrorsCounted((await app.inject({ method: "GET", url: "/metrics" })).body);
+  return { app, logs, logTimes, ioErrorsCounted: ioErrors, ask, settled, close: () => app.close() };
 }

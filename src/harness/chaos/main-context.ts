@@ -8,9 +8,11 @@
  * `[chaos:none:<nonce>] ` has a cache key never seen before (always generated, X-Cache-Hit false)
  * while the engine sees exactly the untagged messages.
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { cacheKey } from "../../cache/cache-key.js";
+import { decodeRecord } from "../../cache/record-codec.js";
 import type { CachedResponse } from "../../cache/record-codec.js";
 import { parseChatRequest } from "../../server/schemas/chat.js";
 import type { CaseRecorder } from "./case-recorder.js";
@@ -35,6 +37,8 @@ export interface MainContext {
   next(): number;
   references: Map<string, CachedResponse>;
   random: () => number;
+  /** The running step's cancellation (set by the group before each step): requests and waits end when it aborts. */
+  signal: AbortSignal;
 }
 
 export type ChatBody = Record<string, unknown> & { messages: { role: string; content: string }[] };
@@ -70,7 +74,7 @@ export async function referenceValue(ctx: MainContext, body: ChatBody): Promise<
   const id = JSON.stringify([plain.messages, plain.max_tokens, plain.temperature]);
   const known = ctx.references.get(id);
   if (known !== undefined) return known;
-  const reply = await postChat(ctx.server.baseUrl, tagged(plain, `none:${ctx.runTag}-${ctx.next()}`), { timeoutMs: 20_000 });
+  const reply = await postChat(ctx.server.baseUrl, tagged(plain, `none:${ctx.runTag}-${ctx.next()}`), { timeoutMs: 20_000, signal: ctx.signal });
   const value = reply.status === 200 && reply.cacheHit === false ? cachedValue(reply.body) : null;
   if (value === null) {
     throw new Error(`the reference answer could not be computed (status ${reply.status ?? reply.network}, x-cache-hit ${reply.cacheHit})`);
@@ -100,7 +104,7 @@ function cachedValue(raw: string): CachedResponse | null {
 }
 
 export function chat(ctx: MainContext, body: ChatBody, opts: ChatOptions = {}): Promise<ChatReply> {
-  return postChat(ctx.server.baseUrl, body, { timeoutMs: 20_000, ...opts });
+  return postChat(ctx.server.baseUrl, body, { timeoutMs: 20_000, signal: ctx.signal, ...opts });
 }
 
 const short = (s: string | null) => (s === null ? "null" : JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s));
@@ -128,14 +132,36 @@ export function judgeError(rec: CaseRecorder, reply: ChatReply | { status: numbe
   return rec.check(clean, `${what}: a clean ${statuses.join("/")} with an error body`, seen, seen);
 }
 
-/** Polls until `probe` is true; the elapsed ms, or null after `timeoutMs`. */
-export async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<number | null> {
+/** Polls until `probe` is true; the elapsed ms, or null after `timeoutMs` (or once `signal` aborts). */
+export async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25, signal?: AbortSignal): Promise<number | null> {
   const start = performance.now();
   for (;;) {
     if (await probe()) return performance.now() - start;
-    if (performance.now() - start > timeoutMs) return null;
+    if (performance.now() - start > timeoutMs || signal?.aborted) return null;
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Waits (bounded) until the record of `body` is on disk, valid, with `text` when given: records are written
+ * behind the answer (src/server/caching-inference.ts). The elapsed ms, or null.
+ */
+export async function recordStored(ctx: MainContext, body: ChatBody, text?: string, timeoutMs = 5000): Promise<number | null> {
+  const key = keyOf(ctx, body);
+  const path = join(ctx.recordDir, `${key}.rec`);
+  return waitUntil(
+    async () => {
+      try {
+        const d = decodeRecord(await readFile(path), { fingerprint: ctx.fingerprint, maxBytes: 8 << 20, key });
+        return d.ok && (text === undefined || d.record.value.text === text);
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    20,
+    ctx.signal,
+  );
 }
 
 export async function health(ctx: MainContext): Promise<Record<string, unknown> | null> {
@@ -152,7 +178,7 @@ export async function inFlight(ctx: MainContext): Promise<number | null> {
  * engine must run) is answered 200 with its reference. Records the recovery time from `since`.
  */
 export async function verifyService(ctx: MainContext, rec: CaseRecorder, since: number, timeoutMs = 15_000): Promise<boolean> {
-  const idle = await waitUntil(async () => (await inFlight(ctx)) === 0, timeoutMs);
+  const idle = await waitUntil(async () => (await inFlight(ctx)) === 0, timeoutMs, 25, ctx.signal);
   if (!rec.check(idle !== null, "nothing left in flight afterwards (/health requestsInFlight back to 0)", idle === null ? `still ${await inFlight(ctx)} after ${timeoutMs} ms` : "")) return false;
   const body = ask(ctx, `service probe ${ctx.next()}`);
   const reply = await chat(ctx, body);

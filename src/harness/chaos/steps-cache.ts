@@ -15,12 +15,17 @@ import type { CacheRecord } from "../../cache/record-codec.js";
 import { cacheBypassed, corruptionsCounted, decodeFile, quarantinedName } from "./cache-files.js";
 import type { ChaosStep } from "./case-runner.js";
 import { CORRUPTION_OPS, WRONG_TEXT } from "./corrupt.js";
-import type { CorruptionOp } from "./corrupt.js";
-import { ask, chat, judgeAnswer, keyOf, referenceValue, verifyService, waitUntil } from "./main-context.js";
+import type { CorruptionOp, ExpectedRecord } from "./corrupt.js";
+import type { CaseRecorder } from "./case-recorder.js";
+import { ask, chat, judgeAnswer, keyOf, recordStored, referenceValue, verifyService, waitUntil } from "./main-context.js";
 import type { MainContext } from "./main-context.js";
 
 export const QUARANTINED_LOG = "corrupt record quarantined";
 export const IO_ERROR_LOG = "disk operation failed";
+/** A record path that cannot be used (a directory, a FIFO, an unreadable file), reported once per key. */
+export const UNUSABLE_LOG = "unusable record path";
+/** Log lines that report an unreadable record path: either message. */
+export const unreadableReports = (server: MainContext["server"]) => server.countLogs(IO_ERROR_LOG) + server.countLogs(UNUSABLE_LOG);
 
 function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
   const name = `cache-running-${op.name}`;
@@ -33,7 +38,7 @@ function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
           op.handling === "quarantine"
             ? "200 with the reference answer (x-cache-hit false), the file quarantined and logged (detect), a fresh valid record stored, the next identical request a hit"
             : op.handling === "io-error"
-              ? "200 with the reference answer (x-cache-hit false), the I/O error logged (detect), the file left in place, service continues"
+              ? "200 with the reference answer (x-cache-hit false), the I/O error logged (detect), the unreadable thing left in place (a link or FIFO may instead be replaced by a fresh valid record), service continues"
               : "200 with the reference answer (read from disk when the server runs as root, else regenerated), service continues",
         detectWithinMs: 10_000,
         recoverWithinMs: 15_000,
@@ -50,7 +55,7 @@ function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
       const base = op.handling === "quarantine" ? { ...good, value: { ...value, text: WRONG_TEXT } } : good;
       await writeFile(path, encodeRecord(base));
       await op.apply(path, { random: ctx.random, record: base });
-      const before = { corrupt: ctx.server.countLogs(QUARANTINED_LOG), io: ctx.server.countLogs(IO_ERROR_LOG), counted: await corruptionsCounted(ctx) };
+      const before = { corrupt: ctx.server.countLogs(QUARANTINED_LOG), io: unreadableReports(ctx.server), counted: await corruptionsCounted(ctx) };
       const t0 = performance.now();
       try {
         const first = await chat(ctx, body, { timeoutMs: ctx.requestTimeoutMs + 5000 });
@@ -63,11 +68,12 @@ function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
           const counted = await corruptionsCounted(ctx);
           if (before.counted === null || counted === null) r.note("/metrics exposes no gauntlet_cache_corruptions_total: the corruption could only be counted from the log");
           else r.check(counted > before.counted, "the corruption was counted (gauntlet_cache_corruptions_total in /metrics)", `${before.counted} before, ${counted} after`);
-          const fresh = await decodeFile(path, ctx.fingerprint, key);
-          r.check(fresh?.ok === true && fresh.record.value.text === value.text, "a fresh, valid record with the reference answer replaced it", fresh === null ? "no readable file" : fresh.ok ? "its text differs" : fresh.reason);
+          const stored = await recordStored(ctx, body, value.text);
+          const fresh = stored === null ? await decodeFile(path, ctx.fingerprint, key) : null;
+          r.check(stored !== null, "a fresh, valid record with the reference answer replaced it", fresh === null ? "no readable file" : fresh.ok ? "its text differs" : fresh.reason);
         } else if (op.handling === "io-error") {
-          const logged = await waitUntil(() => ctx.server.countLogs(IO_ERROR_LOG) > before.io, 3000);
-          if (r.check(logged !== null, "the I/O error was logged (counted)")) r.detected(first.ms);
+          const logged = await waitUntil(() => unreadableReports(ctx.server) > before.io, 3000, 25, ctx.signal);
+          if (r.check(logged !== null, "the unreadable path was reported (an I/O error or an unusable record path logged)")) r.detected(first.ms);
         } else {
           r.detected(first.ms);
           r.note(first.cacheHit ? "the file was still readable (the server runs as root) and served: its text is the reference" : "the file could not be read: the answer was generated");
@@ -75,6 +81,7 @@ function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
         const second = await chat(ctx, body);
         judgeAnswer(r, second, value.text, "the same request again");
         if (op.handling === "quarantine") r.check(second.cacheHit === true, "the same request again is a cache hit", `x-cache-hit ${second.cacheHit}`);
+        await checkAfterwards(r, op, path, { fingerprint: ctx.fingerprint, key, text: value.text });
       } finally {
         await op.cleanup?.(path);
       }
@@ -83,6 +90,13 @@ function runningStep(op: CorruptionOp): ChaosStep<MainContext> {
       await verifyService(ctx, r, t0);
     },
   };
+}
+
+/** For an unreadable thing: what the operation says must be at its path now (before its cleanup). */
+export async function checkAfterwards(r: CaseRecorder, op: CorruptionOp, path: string, expected: ExpectedRecord): Promise<void> {
+  if (!op.inspectAfter) return;
+  const after = await op.inspectAfter(path, expected);
+  r.check(after.ok, after.what, after.seen, after.seen);
 }
 
 export function cacheRunningSteps(quick: boolean): ChaosStep<MainContext>[] {

@@ -11,6 +11,8 @@ import { errorCodeOf, sendRaw } from "./http-client.js";
 import type { RawReply } from "./http-client.js";
 import { ask, chat, inFlight, judgeAnswer, judgeError, reference, tagged, verifyService, waitUntil } from "./main-context.js";
 import type { MainContext } from "./main-context.js";
+import { SLOW_READER_TOKENS } from "./settings.js";
+import { tcpQueues } from "./tcp-queues.js";
 
 const json = { "content-type": "application/json" };
 const asError = (r: RawReply) => ({ status: r.status, errorCode: errorCodeOf(r.body), ms: r.ms, network: r.network });
@@ -64,7 +66,7 @@ const invalidUtf8: ChaosStep<MainContext> = {
       } catch {
         text = null;
       }
-      judgeAnswer(r, { status: reply.status, cacheHit: null, text, errorCode: null, streamError: false, network: reply.network, ms: reply.ms, body: reply.body }, await reference(ctx, decoded), "invalid UTF-8 body");
+      judgeAnswer(r, { status: reply.status, cacheHit: null, text, errorCode: null, streamError: false, network: reply.network, ms: reply.ms, body: reply.body, bytes: reply.body.length }, await reference(ctx, decoded), "invalid UTF-8 body");
     }
     await verifyService(ctx, r, t0);
   },
@@ -117,7 +119,7 @@ const slowDrip: ChaosStep<MainContext> = {
     } catch {
       text = null;
     }
-    judgeAnswer(r, { status: drip.status, cacheHit: null, text, errorCode: errorCodeOf(drip.body), streamError: false, network: drip.network, ms: drip.ms, body: drip.body }, await reference(ctx, body), "the dripped request");
+    judgeAnswer(r, { status: drip.status, cacheHit: null, text, errorCode: errorCodeOf(drip.body), streamError: false, network: drip.network, ms: drip.ms, body: drip.body, bytes: drip.body.length }, await reference(ctx, body), "the dripped request");
     await verifyService(ctx, r, performance.now());
   },
 };
@@ -155,26 +157,74 @@ const disconnect: ChaosStep<MainContext> = {
   },
 };
 
+/** How long the server's send queue must sit still, non-empty, to count as held back by the reader. */
+const STALL_MS = 1000;
+/** An upper bound of what the paused reader's HTTP client buffers itself (its response stream and one socket read). */
+const CLIENT_BUFFERS = 128 << 10;
+
 const slowReader: ChaosStep<MainContext> = {
   cases: [
     spec(
       "client-slow-reader",
-      "a streaming client stops reading for 1.5 s after the first bytes of a 64-token answer, while another client asks",
-      "the other client is served meanwhile (detect: its answer), the slow reader gets the complete reference answer",
+      `a streaming client stops reading after the first bytes of a long answer (${SLOW_READER_TOKENS} tokens, about 450 KiB of SSE) until the connection's buffers are full, while another client asks`,
+      `the reader falls behind: its receive window closes and the server's send queue fills and stands still for ${STALL_MS} ms (TCP backpressure on the server's socket; detect: from the pause until then); the other client is served meanwhile; the slow reader then gets the complete reference answer (recover: from its resume to the end of the answer)`,
     ),
   ],
   timeoutMs: 60_000,
   async run(ctx, rec) {
     const r = rec("client-slow-reader");
-    const body = ask(ctx, "slow reader", 64);
-    const t0 = performance.now();
-    const slow = chat(ctx, body, { stream: true, pauseAfterFirstBytesMs: 1500 });
+    const body = ask(ctx, "slow reader", SLOW_READER_TOKENS);
+    const ref = await reference(ctx, body);
+    const serverPort = Number(new URL(ctx.server.baseUrl).port);
+    let stall: { at: number; tx: number; rx: number } | null = null;
+    let observed = false;
+    let resumedAt = 0;
+    let readBeforePause = 0;
+    const watch = async (clientPort: number, bytesSoFar: number) => {
+      readBeforePause = bytesSoFar;
+      const pausedAt = performance.now();
+      let last: { tx: number; rx: number; since: number } | null = null;
+      // Until the queues have stood still for STALL_MS (bounded), then a little longer, then read on.
+      while (performance.now() - pausedAt < 15_000 && !ctx.signal.aborted) {
+        const server = await tcpQueues(serverPort, clientPort);
+        const client = await tcpQueues(clientPort, serverPort);
+        if (server && client) {
+          observed = true;
+          const now = performance.now();
+          if (last === null || server.tx !== last.tx || client.rx !== last.rx) last = { tx: server.tx, rx: client.rx, since: now };
+          else if (server.tx > 0 && now - last.since >= STALL_MS) {
+            stall = { at: now - pausedAt, tx: server.tx, rx: client.rx };
+            r.detected(stall.at);
+            break;
+          }
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      resumedAt = performance.now();
+    };
+    const slow = chat(ctx, body, { stream: true, pauseAfterFirstBytes: watch, timeoutMs: 40_000 });
     await new Promise((res) => setTimeout(res, 200));
     const other = ask(ctx, "beside a slow reader");
-    const otherReply = await chat(ctx, other);
-    r.detected(performance.now() - t0);
-    judgeAnswer(r, otherReply, await reference(ctx, other), "another client while one reads slowly");
-    judgeAnswer(r, await slow, await reference(ctx, body), "the slow reader");
+    judgeAnswer(r, await chat(ctx, other), await reference(ctx, other), "another client while one reads slowly");
+    const slowReply = await slow;
+    const s = stall as { at: number; tx: number; rx: number } | null;
+    r.check(
+      s !== null,
+      "the reader fell behind: its receive window closed and the server's send queue stood still, non-empty (the server's socket was held back)",
+      observed ? "the queues never stood still with data waiting: the answer fit in the buffers" : "the connection's queues could not be read from /proc/net/tcp",
+      s ? `after ${Math.round(s.at)} ms: ${Math.round(s.tx / 1024)} KiB waiting in the server's send queue, ${Math.round(s.rx / 1024)} KiB unread in the reader's` : "",
+    );
+    if (s) {
+      // Where the answer waited. Linux grows a sender's buffer up to net.ipv4.tcp_wmem's maximum (4 MiB by
+      // default), more than the tiny model's longest answer: the kernel, not the server process, holds the rest.
+      const inServer = Math.max(0, slowReply.bytes - readBeforePause - s.tx - s.rx - CLIENT_BUFFERS);
+      r.note(
+        `of the ${Math.round(slowReply.bytes / 1024)} KiB answer, ${Math.round(s.tx / 1024)} KiB waited in the server's send queue and ${Math.round(s.rx / 1024)} KiB in the reader's receive queue; ` +
+          (inServer > 0 ? `at least ${Math.round(inServer / 1024)} KiB more waited in the server process` : "the rest fit in the reader's own buffers: the server process never had to hold data back"),
+      );
+    }
+    if (judgeAnswer(r, slowReply, ref, "the slow reader, once it reads again")) r.recovered(performance.now() - resumedAt);
+    r.note(`the answer is ${slowReply.text?.length ?? 0} characters (${Math.round(slowReply.bytes / 1024)} KiB of SSE); the slow request took ${Math.round(slowReply.ms)} ms`);
     await verifyService(ctx, r, performance.now());
   },
 };

@@ -17,9 +17,9 @@ import type { ChaosStep } from "./case-runner.js";
 import { CORRUPTION_OPS } from "./corrupt.js";
 import type { CorruptionOp } from "./corrupt.js";
 import { getJson } from "./http-client.js";
-import { ask, chat, judgeAnswer, keyOf, reference, verifyService, waitUntil } from "./main-context.js";
+import { ask, chat, judgeAnswer, keyOf, recordPath, recordStored, reference, verifyService, waitUntil } from "./main-context.js";
 import type { ChatBody, MainContext } from "./main-context.js";
-import { IO_ERROR_LOG } from "./steps-cache.js";
+import { IO_ERROR_LOG, UNUSABLE_LOG, checkAfterwards } from "./steps-cache.js";
 
 const CRASH = "crash-kill9-under-load";
 const stoppedName = (op: CorruptionOp) => `cache-stopped-${op.name}`;
@@ -31,7 +31,8 @@ interface Load {
 
 /**
  * Clients ask new cacheable questions in a loop; once `killAfter` were answered, the server is
- * killed a random 0-40 ms later, so the kill lands inside requests in flight (some in their write).
+ * killed a random 0-15 ms later: inside requests in flight, and inside the record write behind the
+ * last answer (its fsync waits SLOW_SYNC_MS, longer than that).
  */
 async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: number, maxMs: number): Promise<Load & { killedAt: number }> {
   const load: Load = { acknowledged: [], cut: [] };
@@ -39,7 +40,7 @@ async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: num
   let killedAt = 0;
   const started = performance.now();
   const worker = async () => {
-    while (!killed) {
+    while (!killed && !ctx.signal.aborted) {
       const body = ask(ctx, `crash load ${ctx.next()}`, 16);
       const reply = await chat(ctx, body, { timeoutMs: 15_000 });
       if (reply.status === 200 && reply.cacheHit === false && reply.text !== null) load.acknowledged.push({ body, text: reply.text });
@@ -47,8 +48,8 @@ async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: num
     }
   };
   const killer = async () => {
-    await waitUntil(() => load.acknowledged.length >= killAfter || performance.now() - started > maxMs, maxMs + 1000, 5);
-    await new Promise((r) => setTimeout(r, Math.floor(ctx.random() * 40)));
+    await waitUntil(() => load.acknowledged.length >= killAfter || performance.now() - started > maxMs, maxMs + 1000, 5, ctx.signal);
+    await new Promise((r) => setTimeout(r, Math.floor(ctx.random() * 15)));
     killed = true;
     killedAt = performance.now();
     await ctx.server.kill9();
@@ -64,7 +65,7 @@ function stoppedSpec(op: CorruptionOp): CaseSpec {
     expected:
       op.handling === "quarantine"
         ? "the server starts; the record is quarantined (at the start-up scan or at the latest on its first request; detect: from ready until seen in quarantine/), never served; the request is answered with the reference and is a hit the next time"
-        : "the server starts; the file is reported as an I/O error (detect: from ready to the log line) or, if root can, read correctly; never served wrong; the request is answered with the reference",
+        : "the server starts; the file is reported as an I/O error (detect: from ready to the log line) or, if root can, read correctly; never served wrong; the request is answered with the reference; an unreadable thing is left in place (a link or FIFO may instead be replaced by a fresh valid record)",
     detectWithinMs: 60_000,
     recoverWithinMs: 60_000,
   };
@@ -82,17 +83,17 @@ async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp,
       r.check(first.cacheHit === false, "the corrupted record was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
       const moved = await quarantinedName(ctx.recordDir, key);
       if (r.check(moved !== null, "the corrupted record was quarantined", "not in quarantine/", `as …${moved?.slice(moved.lastIndexOf(".rec.") + 1)}`)) r.detected(performance.now() - readyAt);
-      const fresh = await decodeFile(path, ctx.fingerprint, key);
-      r.check(fresh?.ok === true && fresh.record.value.text === ref, "a fresh, valid record replaced it");
+      r.check((await recordStored(ctx, body, ref)) !== null, "a fresh, valid record replaced it");
       const second = await chat(ctx, body);
       judgeAnswer(r, second, ref, "the same request again");
       r.check(second.cacheHit === true, "the same request again is a hit", `x-cache-hit ${second.cacheHit}`);
     } else {
       if (op.handling === "io-error") r.check(first.cacheHit === false, "the unreadable file was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
-      const logged = ctx.server.logs().find((e) => e.msg.includes(IO_ERROR_LOG));
-      r.check(logged !== undefined || first.cacheHit === true, "the unreadable file was reported (an I/O error logged) or, for root, read correctly");
+      const logged = ctx.server.logs().find((e) => e.msg.includes(IO_ERROR_LOG) || e.msg.includes(UNUSABLE_LOG));
+      r.check(logged !== undefined || first.cacheHit === true, "the unreadable file was reported (an I/O error or an unusable record path logged) or, for root, read correctly");
       if (logged) r.detected(Math.max(0, logged.at - readyAt));
       else if (first.cacheHit === true) r.detected(first.ms);
+      await checkAfterwards(r, op, path, { fingerprint: ctx.fingerprint, key, text: ref });
     }
     r.recovered(performance.now() - restartedAt);
   } finally {
@@ -110,6 +111,7 @@ export function stoppedSoloStep(op: CorruptionOp): ChaosStep<MainContext> {
       const body = ask(ctx, `cache stopped alone ${op.name}`);
       judgeAnswer(r, await chat(ctx, body), await reference(ctx, body), "seeding the record");
       const ref = await reference(ctx, body);
+      r.check((await recordStored(ctx, body, ref)) !== null, "the seeded record reached the disk");
       await ctx.server.stop();
       const path = join(ctx.recordDir, `${keyOf(ctx, body)}.rec`);
       const decoded = await decodeFile(path, ctx.fingerprint);
@@ -131,8 +133,8 @@ export function crashStep(): ChaosStep<MainContext> {
         name: CRASH,
         description: "kill -9 of the server while clients write new cache records, then a restart on the same cache directory",
         expected:
-          "it starts again; no temp file of a torn write survives and no undecodable record is kept; every request answered 200 (x-cache-hit false) before the kill is a hit with the identical text; requests cut by the kill get their reference (detect: the process gone; recover: restart to verified service)",
-        detectWithinMs: 10_000,
+          "it starts again; no temp file of a torn write survives and no undecodable record is kept; every answer given before the kill is given again with the identical text, and a hit when its record was complete on disk at the kill; requests cut by the kill get their reference (detect: from the restart until its scan has dealt with the crash's leftovers; recover: restart to verified service)",
+        detectWithinMs: 60_000,
         recoverWithinMs: 90_000,
       },
       ...ops.map(stoppedSpec),
@@ -148,13 +150,30 @@ export function crashStep(): ChaosStep<MainContext> {
         const ref = await reference(ctx, body);
         const r = op ? rec(stoppedName(op)) : crash;
         judgeAnswer(r, reply, ref, op ? "seeding the record" : "seeding the control record");
+        r.check((await recordStored(ctx, body, ref)) !== null, "the seeded record reached the disk");
         seeds.push({ op, body, ref });
       }
       const load = await loadUntilKilled(ctx, ctx.quick ? 3 : 4, ctx.quick ? 10 : 30, ctx.quick ? 4000 : 8000);
-      const gone = await waitUntil(async () => !ctx.server.alive() && (await getJson(ctx.server.baseUrl, "/health", 500)).status === null, 10_000);
-      if (crash.check(gone !== null, "the killed server is gone (connections refused)")) crash.detected(performance.now() - load.killedAt);
+      const gone = await waitUntil(async () => !ctx.server.alive() && (await getJson(ctx.server.baseUrl, "/health", 500)).status === null, 10_000, 25, ctx.signal);
+      crash.check(gone !== null, "the killed server is gone (connections refused)");
+      // While it is down: which answers have their record completely on disk (records are written behind the answer).
       const torn = await tempFiles(ctx.recordDir);
-      crash.check(load.cut.length > 0, "the kill landed while requests were in flight", "every request had been answered: nothing was cut", `${load.acknowledged.length} answered 200 before the kill, ${load.cut.length} cut by it, ${torn.length} temp file(s) of interrupted writes on disk while it was down`);
+      const complete = new Set<ChatBody>();
+      let differs = 0;
+      for (const a of load.acknowledged) {
+        const d = await decodeFile(recordPath(ctx, a.body), ctx.fingerprint, keyOf(ctx, a.body));
+        if (d?.ok) complete.add(a.body);
+        if (d?.ok && d.record.value.text !== a.text) differs++;
+      }
+      const unwritten = load.acknowledged.length - complete.size;
+      crash.check(load.cut.length > 0, "the kill landed while requests were in flight", "every request had been answered: nothing was cut", `${load.acknowledged.length} answered 200 before the kill, ${load.cut.length} cut by it`);
+      crash.check(
+        torn.length > 0 || unwritten > 0,
+        "the kill landed inside record writes (a temp file of an interrupted write on disk, or an answer whose record was not yet complete)",
+        "every write had finished: the kill tested no torn write",
+        `${torn.length} temp file(s) on disk while it was down; ${complete.size} of ${load.acknowledged.length} answers had their record complete, ${unwritten} not yet`,
+      );
+      crash.check(differs === 0, "every complete record on disk holds the text that was answered", `${differs} differ`);
 
       const corrupted = new Set<string>();
       for (const s of seeds) {
@@ -176,8 +195,9 @@ export function crashStep(): ChaosStep<MainContext> {
       }
       crash.check(true, "the server started again", "", `ready ${Math.round(ctx.server.startMs)} ms after spawn`);
       const readyAt = performance.now();
-      const scan = await waitUntil(() => scanComplete(ctx), 20_000, 20);
-      crash.check(scan !== null, "the start-up scan of the cache finished", "", `${Math.round(scan ?? 0)} ms after ready`);
+      const scan = await waitUntil(() => scanComplete(ctx), 20_000, 20, ctx.signal);
+      // Detect: the restarted server has gone through the crash's leftovers (temp files removed, torn records set aside).
+      if (crash.check(scan !== null, "the start-up scan of the cache finished", "", `${Math.round(scan ?? 0)} ms after ready`)) crash.detected(performance.now() - restartedAt);
       const left = await tempFiles(ctx.recordDir);
       crash.check(left.length === 0, "no temp file of a torn write survived the restart", `${left.length} left`);
       const bad = await undecodableRecords(ctx.recordDir, ctx.fingerprint, corrupted);
@@ -186,10 +206,10 @@ export function crashStep(): ChaosStep<MainContext> {
       let lost = 0;
       for (const a of load.acknowledged) {
         const reply = await chat(ctx, a.body);
-        judgeAnswer(crash, reply, a.text, "an answer given before the kill");
-        if (reply.cacheHit !== true) lost++;
+        judgeAnswer(crash, reply, a.text, "an answer given before the kill, asked again: the same text");
+        if (complete.has(a.body) && reply.cacheHit !== true) lost++;
       }
-      crash.check(lost === 0, `every one of the ${load.acknowledged.length} answers given before the kill is a hit after the restart`, `${lost} were not`);
+      crash.check(lost === 0, `every one of the ${complete.size} answers whose record was complete at the kill is a hit after the restart`, `${lost} were not`);
       for (const body of load.cut.slice(0, 8)) judgeAnswer(crash, await chat(ctx, body), await reference(ctx, body), "a request cut by the kill");
       const control = seeds.find((s) => s.op === null);
       if (control) {

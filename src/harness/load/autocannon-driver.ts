@@ -61,6 +61,8 @@ function cacheHeader(headers: unknown): boolean | null {
 
 export interface AutocannonRunOptions {
   baseUrl: string;
+  /** Extra request headers (e.g. authorization for a --target). */
+  headers?: Record<string, string>;
   connections: number;
   count: number | null;
   durationMs: number | null;
@@ -85,7 +87,7 @@ export function runAutocannon(ac: AutocannonFn, o: AutocannonRunOptions): Promis
   const request: AutocannonRequest = {
     method: "POST",
     path: "/v1/chat/completions",
-    headers: { "content-type": "application/json" },
+    headers: { ...o.headers, "content-type": "application/json" },
     setupRequest(req, context) {
       const p = o.plan(next++);
       context.plan = p;

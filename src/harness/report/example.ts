@@ -1,3 +1,4 @@
+import { scenarioMetrics } from "../runner/scenario-metrics.js";
 import type { LatencySummary, RunReport } from "./types.js";
 
 function summary(count: number, p50: number, spread = 1.6): LatencySummary {
@@ -32,7 +33,7 @@ export function exampleReport(): RunReport {
     p50: Math.round((i < 5 ? 600 - i * 40 : 420 + (i % 7) * 6) * 10) / 10,
     p95: Math.round((i < 5 ? 1500 - i * 90 : 900 + (i % 5) * 25) * 10) / 10,
   }));
-  return {
+  const report: RunReport = {
     schemaVersion: 1,
     tool: { name: "gauntlet", version: "0.1.0" },
     kind: "soak",
@@ -108,4 +109,6 @@ export function exampleReport(): RunReport {
       ],
     },
   };
+  for (const s of report.scenarios) s.metrics = scenarioMetrics(s);
+  return report;
 }

@@ -1,7 +1,8 @@
 /**
  * The inline script of report.html: reads the embedded report JSON and draws inline SVG charts
- * (one latency-percentile bar chart per scenario, memory over time, latency over time, with
- * markers). Plain ES2017, no dependencies, no network. When done it sets
+ * (one latency-percentile bar chart per scenario, memory over time with the fitted lines and their
+ * bands, latency over time, one latency-over-time chart per lane, the latency-stability ratios with
+ * their limit, all with markers). Plain ES2017, no dependencies, no network. When done it sets
  * body[data-charts-drawn] to the number of charts drawn; any error lands in body[data-errors].
  * Keep in sync with chartCount() in html.ts. Must never contain a closing script tag.
  */
@@ -117,12 +118,21 @@ export const CHART_SCRIPT = String.raw`(function () {
     });
   }
 
-  function lineChart(host, title, lines, markers) {
+  // extras.fits: straight segments { label, from: [t, v], to: [t, v], low?, high? } drawn over the
+  // lines, with a band from the start to [to.t, low..high]; extras.limit: { label, v } a horizontal line.
+  function lineChart(host, title, lines, markers, extras) {
     var svg = figure(host, title);
     var left = 80, right = W - 20, top = 40, bottom = H - 34;
-    var tMax = 0, vMax = 0;
+    var tMax = (extras && extras.tMax) || 0, vMax = 0;
+    var fits = (extras && extras.fits) || [];
+    var limit = extras && extras.limit;
     lines.forEach(function (l) { l.points.forEach(function (p) { tMax = Math.max(tMax, p[0]); if (isNum(p[1])) vMax = Math.max(vMax, p[1]); }); });
     (markers || []).forEach(function (m) { tMax = Math.max(tMax, m.tMs); });
+    fits.forEach(function (f) {
+      tMax = Math.max(tMax, f.to[0]);
+      [f.from[1], f.to[1], f.low, f.high].forEach(function (v) { if (isNum(v)) vMax = Math.max(vMax, v); });
+    });
+    if (limit && isNum(limit.v)) vMax = Math.max(vMax, limit.v * 1.1);
     if (tMax <= 0) tMax = 1;
     var scale = niceScale(vMax, 4);
     var xOf = function (t) { return left + (t / tMax) * (right - left); };
@@ -135,7 +145,8 @@ export const CHART_SCRIPT = String.raw`(function () {
     (markers || []).forEach(function (m) {
       var x = xOf(m.tMs);
       el(svg, "line", { x1: x, x2: x, y1: top - 8, y2: bottom, stroke: "#9a6700", "stroke-width": 1.5, "stroke-dasharray": "5 4" });
-      el(svg, "text", { x: x + 4, y: top + 4, class: "marker" }, String(m.label).slice(0, 48));
+      var nearRight = x > right - 240;
+      el(svg, "text", { x: nearRight ? x - 4 : x + 4, y: top + 4, "text-anchor": nearRight ? "end" : "start", class: "marker" }, String(m.label).slice(0, 48));
     });
     lines.forEach(function (l, i) {
       var color = LINE_COLORS[i % LINE_COLORS.length];
@@ -152,6 +163,22 @@ export const CHART_SCRIPT = String.raw`(function () {
       el(svg, "rect", { x: lx, y: 12, width: 14, height: 4, fill: color });
       el(svg, "text", { x: lx + 20, y: 19, class: "legend" }, l.label);
     });
+    var legendAt = left + 10 + lines.length * 230;
+    fits.forEach(function (f, i) {
+      var x0 = xOf(f.from[0]), y0 = yOf(f.from[1]), x1 = xOf(f.to[0]);
+      if (isNum(f.low) && isNum(f.high)) {
+        el(svg, "polygon", { class: "fit-band", points: [x0, y0, x1, yOf(f.high), x1, yOf(f.low)].map(function (v) { return v.toFixed(1); }).join(" "), fill: "#24292f", "fill-opacity": 0.14, stroke: "none" });
+      }
+      var fitColor = i === 0 ? "#24292f" : "#bc4c00";
+      el(svg, "line", { class: "fit", x1: x0, y1: y0, x2: x1, y2: yOf(f.to[1]), stroke: fitColor, "stroke-width": 2.5, "stroke-dasharray": "7 4" });
+      el(svg, "rect", { x: legendAt, y: 12, width: 14, height: 4, fill: fitColor });
+      el(svg, "text", { x: legendAt + 20, y: 19, class: "legend" }, f.label);
+      legendAt += 290;
+    });
+    if (limit && isNum(limit.v)) {
+      el(svg, "line", { class: "limit", x1: left, x2: right, y1: yOf(limit.v), y2: yOf(limit.v), stroke: "#cf222e", "stroke-width": 1.5, "stroke-dasharray": "8 4" });
+      el(svg, "text", { x: right - 4, y: yOf(limit.v) - 5, "text-anchor": "end", class: "marker" }, limit.label);
+    }
   }
 
   function hasSamples(s) { return METRICS.some(function (m) { return s[m[0]] && s[m[0]].count > 0; }); }
@@ -169,15 +196,29 @@ export const CHART_SCRIPT = String.raw`(function () {
     });
     var series = report.series;
     var markers = series && series.markers ? series.markers : [];
+    // One time axis for every time chart, so a marker sits at the same x on each.
+    var tAll = 0;
+    var seen = function (t) { if (isNum(t)) tAll = Math.max(tAll, t); };
+    if (series) {
+      (series.memory || []).forEach(function (p) { seen(p.tMs); });
+      (series.latency || []).forEach(function (p) { seen(p.tMs); });
+      markers.forEach(function (m) { seen(m.tMs); });
+      (series.lanes || []).forEach(function (l) { l.points.forEach(function (p) { seen(p.tMs); }); });
+    }
     if (series && series.memory && series.memory.length > 0) {
       attempt("memory", function () {
         var mem = series.memory;
         var unit = byteUnit(Math.max.apply(null, mem.map(function (p) { return Math.max(p.rssBytes || 0, p.externalBytes || 0); })));
         var pick = function (key) { return mem.map(function (p) { return [p.tMs, isNum(p[key]) ? p[key] / unit.size : null]; }); };
-        var lines = [{ label: "RSS", points: pick("rssBytes") }];
-        if (mem.some(function (p) { return isNum(p.externalBytes); })) lines.push({ label: "external (outside V8 heap)", points: pick("externalBytes") });
+        var memoryFits = series.memoryFits || [];
+        var lines = [{ label: memoryFits.length > 0 ? "RSS (judged)" : "RSS", points: pick("rssBytes") }];
+        if (mem.some(function (p) { return isNum(p.externalBytes); })) lines.push({ label: "external (Buffers; inside RSS)", points: pick("externalBytes") });
         if (mem.some(function (p) { return isNum(p.heapUsedBytes); })) lines.push({ label: "V8 heap used", points: pick("heapUsedBytes") });
-        lineChart(host, "Memory over time (" + unit.name + ")", lines, markers);
+        var u = function (v) { return isNum(v) ? v / unit.size : null; };
+        var fits = memoryFits.map(function (f) {
+          return { label: f.label, from: [f.fromMs, f.fromBytes / unit.size], to: [f.toMs, f.toBytes / unit.size], low: u(f.lowToBytes), high: u(f.highToBytes) };
+        });
+        lineChart(host, "Memory over time (" + unit.name + ")", lines, markers, { fits: fits, tMax: tAll });
       });
     }
     if (series && series.latency && hasLatencyPoint(series.latency)) {
@@ -186,7 +227,24 @@ export const CHART_SCRIPT = String.raw`(function () {
         lineChart(host, "Latency over time (ms)", [
           { label: "p50", points: lat.map(function (p) { return [p.tMs, p.p50]; }) },
           { label: "p95", points: lat.map(function (p) { return [p.tMs, p.p95]; }) }
-        ], markers);
+        ], markers, { tMax: tAll });
+      });
+    }
+    ((series && series.lanes) || []).forEach(function (lane) {
+      if (!hasLatencyPoint(lane.points)) return;
+      attempt("lane " + lane.name, function () {
+        var pts = lane.points;
+        var lines = [{ label: "p50", points: pts.map(function (p) { return [p.tMs, p.p50]; }) }];
+        if (pts.some(function (p) { return p.p95 !== p.p50; })) lines.push({ label: "p95", points: pts.map(function (p) { return [p.tMs, p.p95]; }) });
+        else lines[0].label = "E2E";
+        lineChart(host, lane.name + " \u2014 latency over time (ms)", lines, markers, { tMax: tAll });
+      });
+    });
+    var stability = series && series.stability;
+    if (stability && stability.classes.some(function (c) { return c.points.length > 0; })) {
+      attempt("stability", function () {
+        var lines = stability.classes.map(function (c) { return { label: c.label, points: c.points.map(function (p) { return [p.tMs, p.ratio]; }) }; });
+        lineChart(host, "Latency stability: p95 / p50 per latency window", lines, markers, { limit: { label: "limit " + stability.maxRatio + " \u00d7", v: stability.maxRatio }, tMax: tAll });
       });
     }
   } catch (e) {

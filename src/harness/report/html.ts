@@ -28,7 +28,9 @@ export function chartCount(r: RunReport): number {
   const bars = r.scenarios.filter((s) => latencyRows(s).some((row) => row.summary.count > 0)).length;
   const memory = r.series !== undefined && r.series.memory.length > 0 ? 1 : 0;
   const latency = r.series?.latency.some((p) => p.p50 !== null || p.p95 !== null) === true ? 1 : 0;
-  return bars + memory + latency;
+  const lanes = (r.series?.lanes ?? []).filter((l) => l.points.some((p) => p.p50 !== null || p.p95 !== null)).length;
+  const stability = r.series?.stability?.classes.some((c) => c.points.length > 0) === true ? 1 : 0;
+  return bars + memory + latency + lanes + stability;
 }
 
 const e = escapeHtml;

@@ -50,6 +50,11 @@ export interface ScenarioReport {
   /** (E2E - TTFT) / (output tokens - 1), tokens from the server's usage. */
   tpotMs?: LatencySummary;
   errorsByKind: Record<string, number>;
+  /**
+   * Every metric a gate expression can name for this scenario (latency and streaming percentiles, counts,
+   * memory growth, timing reconciliation, Little's law error, harness figures...), null when not measured.
+   */
+  metrics?: Record<string, number | null>;
   notes: string[];
 }
 
@@ -82,11 +87,41 @@ export interface Marker {
   label: string;
 }
 
+/** A straight line drawn on the memory chart, e.g. a soak's Theil-Sen fit over its post-warm-up span. */
+export interface MemoryFit {
+  label: string;
+  fromMs: number;
+  fromBytes: number;
+  toMs: number;
+  toBytes: number;
+  /** The fit's slope interval at toMs: a band fanning out from (fromMs, fromBytes). */
+  lowToBytes?: number;
+  highToBytes?: number;
+}
+
+/** Latency over time of one lane of requests (e.g. a soak's canary), one point per window. */
+export interface LaneSeries {
+  name: string;
+  points: LatencySample[];
+}
+
+/** p95/p50 per latency window, one line per class (e.g. a soak's prompt sizes), with the limit. */
+export interface StabilitySeries {
+  maxRatio: number;
+  classes: { label: string; points: { tMs: number; ratio: number }[] }[];
+}
+
 export interface ReportSeries {
   memory: MemorySample[];
   latency: LatencySample[];
   /** Events drawn on time charts, e.g. the end of warm-up. */
   markers?: Marker[];
+  /** Fitted lines on the memory chart (soak: what the leak verdict fitted to RSS, the judged series). */
+  memoryFits?: MemoryFit[];
+  /** One latency-over-time chart per lane. */
+  lanes?: LaneSeries[];
+  /** What the latency-stability verdict judged. */
+  stability?: StabilitySeries;
 }
 
 export type BaselineChange = "better" | "same" | "worse" | "unknown";

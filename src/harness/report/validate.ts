@@ -105,7 +105,7 @@ function checkSummary(c: Checker, v: unknown, path: string): void {
 function checkScenario(c: Checker, v: unknown, path: string): string | null {
   const s = c.obj(v, path);
   if (!s) return null;
-  c.only(s, ["name", "description", "requests", "successRate", "throughputRps", "latencyMs", "ttftMs", "itlMs", "tpotMs", "errorsByKind", "notes"], path);
+  c.only(s, ["name", "description", "requests", "successRate", "throughputRps", "latencyMs", "ttftMs", "itlMs", "tpotMs", "errorsByKind", "metrics", "notes"], path);
   c.str(s.name, `${path}.name`, true);
   c.str(s.description, `${path}.description`);
   const r = c.obj(s.requests, `${path}.requests`);
@@ -122,6 +122,7 @@ function checkScenario(c: Checker, v: unknown, path: string): string | null {
   checkSummary(c, s.latencyMs, `${path}.latencyMs`);
   for (const k of ["ttftMs", "itlMs", "tpotMs"]) if (s[k] !== undefined) checkSummary(c, s[k], `${path}.${k}`);
   c.numRecord(s.errorsByKind, `${path}.errorsByKind`, false);
+  if (s.metrics !== undefined) c.numRecord(s.metrics, `${path}.metrics`, true);
   c.strArray(s.notes, `${path}.notes`);
   return typeof s.name === "string" ? s.name : null;
 }
@@ -144,7 +145,7 @@ function checkGate(c: Checker, v: unknown, path: string, scenarios: Set<string>)
 function checkSeries(c: Checker, v: unknown, path: string): void {
   const s = c.obj(v, path);
   if (!s) return;
-  c.only(s, ["memory", "latency", "markers"], path);
+  c.only(s, ["memory", "latency", "markers", "memoryFits", "lanes", "stability"], path);
   c.arr(s.memory, `${path}.memory`)?.forEach((m, i) => {
     const p = `${path}.memory[${i}]`;
     const o = c.obj(m, p);
@@ -154,8 +155,8 @@ function checkSeries(c: Checker, v: unknown, path: string): void {
     c.num(o.rssBytes, `${p}.rssBytes`, { min: 0 });
     for (const k of ["heapUsedBytes", "externalBytes"]) if (o[k] !== undefined) c.num(o[k], `${p}.${k}`, { min: 0 });
   });
-  c.arr(s.latency, `${path}.latency`)?.forEach((m, i) => {
-    const p = `${path}.latency[${i}]`;
+  const latencySamples = (v: unknown, at: string) => c.arr(v, at)?.forEach((m, i) => {
+    const p = `${at}[${i}]`;
     const o = c.obj(m, p);
     if (!o) return;
     c.only(o, ["tMs", "p50", "p95"], p);
@@ -163,6 +164,51 @@ function checkSeries(c: Checker, v: unknown, path: string): void {
     c.num(o.p50, `${p}.p50`, { min: 0, nullable: true });
     c.num(o.p95, `${p}.p95`, { min: 0, nullable: true });
   });
+  latencySamples(s.latency, `${path}.latency`);
+  if (s.memoryFits !== undefined) {
+    c.arr(s.memoryFits, `${path}.memoryFits`)?.forEach((f, i) => {
+      const p = `${path}.memoryFits[${i}]`;
+      const o = c.obj(f, p);
+      if (!o) return;
+      c.only(o, ["label", "fromMs", "fromBytes", "toMs", "toBytes", "lowToBytes", "highToBytes"], p);
+      c.str(o.label, `${p}.label`);
+      for (const k of ["fromMs", "toMs"]) c.num(o[k], `${p}.${k}`, { min: 0 });
+      for (const k of ["fromBytes", "toBytes"]) c.num(o[k], `${p}.${k}`);
+      for (const k of ["lowToBytes", "highToBytes"]) if (o[k] !== undefined) c.num(o[k], `${p}.${k}`);
+    });
+  }
+  if (s.lanes !== undefined) {
+    c.arr(s.lanes, `${path}.lanes`)?.forEach((l, i) => {
+      const p = `${path}.lanes[${i}]`;
+      const o = c.obj(l, p);
+      if (!o) return;
+      c.only(o, ["name", "points"], p);
+      c.str(o.name, `${p}.name`, true);
+      latencySamples(o.points, `${p}.points`);
+    });
+  }
+  if (s.stability !== undefined) {
+    const p = `${path}.stability`;
+    const o = c.obj(s.stability, p);
+    if (o) {
+      c.only(o, ["maxRatio", "classes"], p);
+      c.num(o.maxRatio, `${p}.maxRatio`, { min: 0 });
+      c.arr(o.classes, `${p}.classes`)?.forEach((k, i) => {
+        const q = `${p}.classes[${i}]`;
+        const cl = c.obj(k, q);
+        if (!cl) return;
+        c.only(cl, ["label", "points"], q);
+        c.str(cl.label, `${q}.label`);
+        c.arr(cl.points, `${q}.points`)?.forEach((pt, j) => {
+          const r = c.obj(pt, `${q}.points[${j}]`);
+          if (!r) return;
+          c.only(r, ["tMs", "ratio"], `${q}.points[${j}]`);
+          c.num(r.tMs, `${q}.points[${j}].tMs`, { min: 0 });
+          c.num(r.ratio, `${q}.points[${j}].ratio`, { min: 0 });
+        });
+      });
+    }
+  }
   if (s.markers !== undefined) {
     c.arr(s.markers, `${path}.markers`)?.forEach((m, i) => {
       const o = c.obj(m, `${path}.markers[${i}]`);

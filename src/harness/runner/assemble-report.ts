@@ -50,6 +50,7 @@ export function assembleReport(i: AssembleInput): RunReport {
     return { ...scenarioMetrics(o.report, o.metrics), ...(base?.metrics.get(scenario) ?? {}) };
   };
   const gates = evaluateSpecs(specs, metricsFor);
+  for (const s of scenarios) s.metrics = metricsFor(s.name);
   const invalid = [...i.invalid, ...i.stages.flatMap((s) => s.invalid)];
   const report: RunReport = {
     schemaVersion: 1,

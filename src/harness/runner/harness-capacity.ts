@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
+import type { AutocannonFn } from "../load/autocannon-driver.js";
 import { measureCapacity } from "../load/capacity-probe.js";
 import type { Clock } from "../load/clock.js";
 import { startTrivialEndpoint } from "../load/trivial-endpoint.js";
@@ -48,10 +49,10 @@ export async function readBenchCapacity(reportsRoot: string): Promise<HarnessCap
 export const PROBE_CONNECTIONS = 16;
 
 /** A short measurement (a few hundred requests per mode) when no bench report is available. */
-export async function probeCapacity(clock: Clock, requests = 300): Promise<HarnessCapacity> {
+export async function probeCapacity(clock: Clock, requests = 300, autocannon: AutocannonFn | null = null): Promise<HarnessCapacity> {
   const endpoint = await startTrivialEndpoint();
   try {
-    const common = { baseUrl: endpoint.baseUrl, connections: PROBE_CONNECTIONS, requests, clock };
+    const common = { baseUrl: endpoint.baseUrl, connections: PROBE_CONNECTIONS, requests, clock, autocannon };
     // Warm-up (JIT, sockets) so the first mode measured is not the slower one for that reason alone.
     await measureCapacity({ ...common, requests: Math.ceil(requests / 4), stream: false });
     await measureCapacity({ ...common, requests: Math.ceil(requests / 4), stream: true });

@@ -84,6 +84,13 @@ export async function runGauntlet(o: RunOptions): Promise<RunOutcome> {
     stages: results, invalid, baseline: o.baseline,
   });
   const written = await writeReportDir(join(o.outRoot, `${runStamp(startedAt)}-${o.name}`), report);
-  if (o.githubSummaryPath) await appendGithubSummary(toMarkdown(report), o.githubSummaryPath);
+  if (o.githubSummaryPath) {
+    // The job summary is a courtesy copy: failing to append it must not turn a verdict into a crash.
+    try {
+      await appendGithubSummary(toMarkdown(report), o.githubSummaryPath);
+    } catch (err) {
+      o.progress.line(`warning: could not append the report to GITHUB_STEP_SUMMARY (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
   return { report, written, exitCode: EXIT_CODES[report.verdict] };
 }

@@ -28,6 +28,8 @@ import type { ScenarioOutcome } from "./scenario-outcome.js";
 
 export interface ScenarioRunContext {
   baseUrl: string;
+  /** Sent with every request (e.g. a --target's authorization); never written to reports. */
+  headers?: Record<string, string>;
   /** Sent as `model` when known. */
   model: string | null;
   clock: Clock;
@@ -56,7 +58,7 @@ export async function runScenario(s: ScenarioDef, ctx: ScenarioRunContext): Prom
   const { clock } = ctx;
   const stop = () => ctx.signal?.aborted === true;
   const agent = new http.Agent({ keepAlive: true, maxSockets: s.connections });
-  const client = { baseUrl: ctx.baseUrl, agent, timeoutMs: s.timeoutMs, now: clock.now };
+  const client = { baseUrl: ctx.baseUrl, agent, timeoutMs: s.timeoutMs, now: clock.now, headers: ctx.headers ?? {} };
   const send = (p: PlannedRequest, scheduledAt: number | null = null) => sendChat(client, p, scheduledAt);
   const plan = (i: number) => planRequest(s, i, ctx.model);
   const markers: Marker[] = [];
@@ -98,7 +100,7 @@ export async function runScenario(s: ScenarioDef, ctx: ScenarioRunContext): Prom
         lateness = r.lateness;
       } else if (driver === "autocannon" && ctx.autocannon) {
         const r = await runAutocannon(ctx.autocannon, {
-          baseUrl: ctx.baseUrl, connections: s.connections, count: total, durationMs: s.durationMs, rate: null, timeoutMs: s.timeoutMs, clock,
+          baseUrl: ctx.baseUrl, headers: ctx.headers ?? {}, connections: s.connections, count: total, durationMs: s.durationMs, rate: null, timeoutMs: s.timeoutMs, clock,
           plan: (i) => plan(offset + i), onRecord: record,
         });
         reported = { meanMs: r.reportedMeanLatencyMs, rps: r.reportedRps };

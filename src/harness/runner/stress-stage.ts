@@ -20,7 +20,7 @@ import { probeTarget } from "./target.js";
 
 export type ServerChoice =
   | { kind: "bundled"; binPath: string; parentEnv: Readonly<Record<string, string | undefined>> }
-  | { kind: "target"; baseUrl: string };
+  | { kind: "target"; baseUrl: string; /** Sent with every request (e.g. authorization). */ headers?: Record<string, string> };
 
 export interface StressStageOptions {
   name?: string;
@@ -62,12 +62,13 @@ export function stressStage(o: StressStageOptions): Stage {
       let model: ModelInfo | null = null;
       let startFailures = 0;
       const interval = o.memoryIntervalMs ?? 100;
+      const headers = o.server.kind === "target" ? (o.server.headers ?? {}) : {};
       const runGroup = async (group: ScenarioDef[], baseUrl: string, modelId: string | null, sampler: MemorySampler | null, memoryNote: string | null, serverPids: number[] | null) => {
         if (sampler) await sampler.start();
         try {
           for (const s of group) {
             if (ctx.signal?.aborted) { outcomes.push(notRun(s, "the run was interrupted")); continue; }
-            outcomes.push(await runScenario(s, { ...ctx, baseUrl, model: modelId, memory: sampler, memoryNote, serverPids }));
+            outcomes.push(await runScenario(s, { ...ctx, baseUrl, headers, model: modelId, memory: sampler, memoryNote, serverPids }));
           }
         } finally {
           if (sampler) {
@@ -77,7 +78,7 @@ export function stressStage(o: StressStageOptions): Stage {
         }
       };
       if (o.server.kind === "target") {
-        const probe = await probeTarget(o.server.baseUrl);
+        const probe = await probeTarget(o.server.baseUrl, headers);
         servers.push({ target: o.server.baseUrl, model: probe.modelId, memory: probe.memoryNote ?? "from /metrics process_resident_memory_bytes" });
         const sampler = probe.memory ? createMemorySampler(probe.memory, { intervalMs: Math.max(250, interval), clock: ctx.clock, origin: ctx.origin }) : null;
         await runGroup(o.scenarios, o.server.baseUrl, probe.modelId, sampler, probe.memoryNote, null);

@@ -6,6 +6,7 @@
  * - meta/lifetime: a server lifetime begins (the run's start, or a resume that restarted the server).
  * - window: one closed window (WindowRecord plus the cache-hit lane, raw memory samples, canary).
  * - meta/interrupted: a signal stopped the run (a crash leaves no line: the missing end says it).
+ * - meta/resumed: a resume continued the same server (a --target: not restarted, so no new lifetime).
  * - end: the run reached its planned duration.
  * (Type aliases, not interfaces, so they are assignable to the journal's JournalInput.)
  * Times named *Ms are on the run clock: monotonic milliseconds since the run started, counting only
@@ -58,6 +59,15 @@ export type MetaInterrupted = {
   reason: string;
 };
 
+export type MetaResumed = {
+  type: "meta";
+  event: "resumed";
+  atMs: number;
+  at: string;
+  /** The server lifetime that continues. */
+  lifetime: number;
+};
+
 export type EndEntry = {
   type: "end";
   atMs: number;
@@ -81,12 +91,16 @@ export type WindowPayload = {
   repeat: { count: number; histogram: HistogramJSON | null; cacheHits?: number };
   memory: MemoryTuple[];
   canary: { reference?: string; changed?: string; latenciesMs: number[] };
-  sends: { skippedCanaries: number; maxLatenessMs: number | null };
+  /**
+   * The harness's own send lateness in this window (open loop; a send held back by the concurrency
+   * cap counts from when a slot freed up). latenessP99Ms is absent in journals of older versions.
+   */
+  sends: { skippedCanaries: number; maxLatenessMs: number | null; latenessP99Ms?: number | null };
   /** The request index the next window continues from (resume). */
   nextRequestIndex: number;
 };
 
-export type SoakEntry = MetaStart | MetaLifetime | MetaInterrupted | EndEntry | WindowPayload;
+export type SoakEntry = MetaStart | MetaLifetime | MetaInterrupted | MetaResumed | EndEntry | WindowPayload;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
@@ -99,6 +113,7 @@ export function asSoakEntry(e: JournalEntry): SoakEntry | null {
     if (x.event === "start") return x.v === 1 && isNum(x.plannedDurationMs) && isObj(x.profile) && isObj(x.target) && Array.isArray(x.gates) && isObj(x.environment) ? (x as unknown as MetaStart) : null;
     if (x.event === "lifetime") return isNum(x.lifetime) && isNum(x.atMs) && isObj(x.server) ? (x as unknown as MetaLifetime) : null;
     if (x.event === "interrupted") return isNum(x.atMs) ? (x as unknown as MetaInterrupted) : null;
+    if (x.event === "resumed") return isNum(x.atMs) && isNum(x.lifetime) ? (x as unknown as MetaResumed) : null;
     return null;
   }
   if (x.type === "window") {

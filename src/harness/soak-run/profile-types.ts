@@ -40,7 +40,9 @@ export interface VerdictOptions {
   latency: LatencyVerdictOptions;
   /** Harness event-loop delay p99 (per window) at or above which a window counts as lagging. */
   maxEventLoopDelayP99Ms: number;
-  /** The run is INVALID when more than this share of windows lagged. */
+  /** The harness's send lateness p99 (per window, open loop) above which a window counts as sent late. */
+  maxSendLatenessP99Ms: number;
+  /** The run is INVALID when more than this share of windows lagged (event loop) or were sent late. */
   maxLaggingWindowShare: number;
 }
 
@@ -83,6 +85,7 @@ export const BUILTIN_PROFILE: DraftProfile = {
     memory: { maxGrowthPct: 20, confidence: 0.95, minPostWarmupSamples: 30 },
     latency: { maxRatio: 2, maxConsecutiveBad: 2, minRequests: 20 },
     maxEventLoopDelayP99Ms: 200,
+    maxSendLatenessP99Ms: 100,
     maxLaggingWindowShare: 0.05,
   },
   gates: {},

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import type { RunReport } from "../report/types.js";
 import { nodeSoakFs, readJournal, writeFileAtomic } from "../soak/index.js";
+import { errorCode } from "../soak/soak-fs.js";
 import type { JournalReadResult, SoakFs } from "../soak/index.js";
 import { toReportJson } from "../report/index.js";
 import { buildSoakReport } from "./soak-report.js";
@@ -20,12 +21,13 @@ export interface RebuiltReport {
 
 export class SoakJournalError extends Error {}
 
+/** False only when the file does not exist; any other failure is the journal's (rebuildSoakReport reports it). */
 async function exists(fs: SoakFs, path: string): Promise<boolean> {
   try {
     await fs.readFile(path);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return errorCode(err) !== "ENOENT";
   }
 }
 
@@ -48,6 +50,14 @@ export async function rebuildSoakReport(runDir: string, options: { fs?: SoakFs }
   return { report, journal: { entries: read.entries.length, tornLines: read.tornLines, badLines: read.badChecksumLines } };
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** One line on what a rebuild read and skipped (counted, never dropped silently). */
+export function describeRebuild(r: RebuiltReport): string {
+  const j = r.journal;
+  return `rebuilt report.json from ${JOURNAL_FILE} (${plural(j.entries, "entry").replace(/entrys$/, "entries")}; ${plural(j.tornLines, "torn line")} skipped, ${plural(j.badLines, "damaged line")} skipped)`;
+}
+
 /**
  * A report source for src/cli/report.ts: the report rebuilt from journal.jsonl when `dir` holds one,
  * else null (the next source applies). A journal that cannot be rebuilt throws `wrapError(reason)`
@@ -56,10 +66,11 @@ export async function rebuildSoakReport(runDir: string, options: { fs?: SoakFs }
 export function createSoakJournalSource(wrapError: (message: string) => Error = (m) => new SoakJournalError(m)) {
   return {
     name: JOURNAL_FILE,
-    async load(dir: string): Promise<RunReport | null> {
+    async load(dir: string): Promise<{ report: RunReport; notes: string[] } | null> {
       if (!(await exists(nodeSoakFs, join(dir, JOURNAL_FILE)))) return null;
       try {
-        return (await rebuildSoakReport(dir)).report;
+        const rebuilt = await rebuildSoakReport(dir);
+        return { report: rebuilt.report, notes: [describeRebuild(rebuilt)] };
       } catch (err) {
         throw err instanceof SoakJournalError ? wrapError(err.message) : err;
       }

@@ -80,6 +80,8 @@ interface Extras {
   live: LatencyHistogram;
   memory: ThinList<MemoryTuple>;
   canaryMs: number[];
+  /** The harness's own send lateness (ms) of this window's open-loop sends. */
+  lateness: LatencyHistogram;
   reference?: string;
   changed?: string;
   skippedCanaries: number;
@@ -91,7 +93,7 @@ interface Extras {
 const freshExtras = (classes: number): Extras => ({
   classes: Array.from({ length: classes }, () => new LatencyHistogram()),
   repeat: new LatencyHistogram(), live: new LatencyHistogram(), memory: new ThinList(MAX_MEMORY_PER_WINDOW),
-  canaryMs: [], skippedCanaries: 0, maxLatenessMs: null, events: 0, cacheHits: 0,
+  canaryMs: [], lateness: new LatencyHistogram(), skippedCanaries: 0, maxLatenessMs: null, events: 0, cacheHits: 0,
 });
 
 export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<SegmentResult> {
@@ -109,6 +111,8 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
   let requestIndex = plan.firstRequestIndex;
   let reference = plan.canaryReference;
   let inFlight = 0;
+  /** When a slot last freed up after all `concurrency` were busy (run ms). */
+  let freedAt = Number.NEGATIVE_INFINITY;
   let canaryInFlight = false;
   let reading: Promise<void> | null = null;
   let lastRss: number | null = null;
@@ -123,7 +127,10 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
     const { lane, sizeClass, plan: req } = soakRequest(profile.workload, requestIndex++, plan.model);
     inFlight++;
     x.events++;
-    if (lateness !== null) x.maxLatenessMs = Math.max(x.maxLatenessMs ?? 0, lateness);
+    if (lateness !== null) {
+      x.lateness.record(lateness);
+      x.maxLatenessMs = Math.max(x.maxLatenessMs ?? 0, lateness);
+    }
     void deps.send(req).then((rec) => {
       const ok = rec.error === null && rec.status === 200;
       if (rec.cacheHit === true) x.cacheHits++;
@@ -139,6 +146,7 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
         if (ok) x.repeat.record(rec.elapsedMs);
       }
     }).finally(() => {
+      if (inFlight === profile.concurrency) freedAt = runNow();
       inFlight--;
       wake();
     });
@@ -203,7 +211,7 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
       repeat: { count: e.repeat.count, histogram: e.repeat.count > 0 ? e.repeat.toJSON() : null, cacheHits: e.cacheHits },
       memory: [...e.memory.items],
       canary: { ...(e.reference !== undefined ? { reference: e.reference } : {}), ...(e.changed !== undefined ? { changed: e.changed } : {}), latenciesMs: e.canaryMs },
-      sends: { skippedCanaries: e.skippedCanaries, maxLatenessMs: e.maxLatenessMs },
+      sends: { skippedCanaries: e.skippedCanaries, maxLatenessMs: e.maxLatenessMs, latenessP99Ms: e.lateness.percentile(99) },
       nextRequestIndex: requestIndex,
     };
     windowIndex++;
@@ -250,7 +258,9 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
       }
       if (inFlight < profile.concurrency && t >= nextSendAt) {
         const late = t - nextSendAt;
-        launch(interval > 0 ? late : null);
+        // The harness's own lateness: a send held back because every slot was busy counts from
+        // when a slot freed up (waiting for the server is the server's doing, not the harness's).
+        launch(interval > 0 ? Math.max(0, t - Math.max(nextSendAt, freedAt)) : null);
         nextSendAt = interval === 0 ? t : late > interval ? t + interval : nextSendAt + interval;
         continue;
       }

@@ -102,13 +102,20 @@ function windowLine(w: WindowPayload, plannedMs: number, profile: SoakProfile, t
   };
 }
 
-/** Runs one server lifetime to the planned end or an interruption; appends its end or interruption. */
+/**
+ * Runs a segment to the planned end or an interruption; appends its end or interruption. A new run
+ * and a resume that restarted the bundled server begin a server lifetime (its memory starts cold);
+ * a resumed --target was never stopped by the harness, so its lifetime continues (marked "resumed").
+ */
 async function runLifetime(session: SoakSession, conn: Connection, reason: "start" | "resume", o: RunSoakOptions): Promise<boolean> {
   const { profile, plannedDurationMs } = session.start;
   const snap = session.state.snapshot();
-  const lifetime = snap.lifetimes.length + 1;
+  const previous = snap.lifetimes.at(-1);
+  const continues = reason === "resume" && session.start.target.kind === "target" && previous !== undefined;
+  const lifetime = continues ? previous.lifetime : snap.lifetimes.length + 1;
   const reader = await createServerMemoryReader(httpMemoryDeps(conn.baseUrl, conn.pid));
-  await session.append(metaLifetime(lifetime, snap.windows.lastEndMs, new Date(), reason, { pid: conn.pid, command: conn.command, model: conn.model, memory: reader.detail, memoryNote: reader.note }));
+  if (continues) await session.append({ type: "meta", event: "resumed", atMs: snap.windows.lastEndMs, at: new Date().toISOString(), lifetime });
+  else await session.append(metaLifetime(lifetime, snap.windows.lastEndMs, new Date(), reason, { pid: conn.pid, command: conn.command, model: conn.model, memory: reader.detail, memoryNote: reader.note }));
   if (reader.detail !== "rss+heap+external") o.progress.line(`server memory: ${reader.note}`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: profile.concurrency + 2 });
   const probe = startLoopDelayProbe();

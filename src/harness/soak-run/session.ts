@@ -42,7 +42,7 @@ export interface SoakSession {
 /** Notes on what a journal read skipped: counted, never dropped silently. */
 export function journalNotes(read: JournalReadResult): string[] {
   const notes: string[] = [];
-  if (read.tornLines > 0) notes.push(`journal: ${read.tornLines} torn last line skipped (an append cut short by a crash or kill)`);
+  if (read.tornLines > 0) notes.push(`journal: ${read.tornLines} torn line${read.tornLines === 1 ? "" : "s"} skipped (${read.tornLines === 1 ? "an append" : "appends"} cut short by a crash or kill; no entry is missing)`);
   if (read.badChecksumLines > 0) {
     const lines = read.skipped.filter((s) => s.reason !== "torn").map((s) => s.line);
     notes.push(`journal: ${read.badChecksumLines} damaged line(s) skipped (checksum or format), at line(s) ${lines.slice(0, 10).join(", ")}: their windows are missing from this report`);

@@ -26,11 +26,49 @@ export function createFakeClock(start = 0): FakeClock {
   };
 }
 
+/**
+ * A discrete-event fake clock: sleep(ms) resolves when the clock reaches now + ms, and time jumps
+ * to the earliest pending sleep once everything else has settled (checked on a macrotask, after the
+ * awaiting code's microtasks). Unlike createFakeClock, concurrent waits overlap as they would in
+ * real time: a request taking 300 ms (see SimulatedServerOptions.clock) holds its slot 300 ms.
+ */
+export function createSteppingClock(start = 0): FakeClock {
+  let t = start;
+  const timers: { at: number; resolve: () => void }[] = [];
+  let driving = false;
+  const drive = () => {
+    driving = false;
+    if (timers.length === 0) return;
+    timers.sort((a, b) => a.at - b.at);
+    const next = timers.shift()!;
+    t = Math.max(t, next.at);
+    next.resolve();
+    schedule();
+  };
+  const schedule = () => {
+    if (driving || timers.length === 0) return;
+    driving = true;
+    setImmediate(drive);
+  };
+  return {
+    now: () => t,
+    sleep: (ms) => new Promise<void>((resolve) => {
+      timers.push({ at: t + Math.max(0, ms), resolve });
+      schedule();
+    }),
+    advance: (ms) => void (t += ms),
+  };
+}
+
 export interface SimulatedServerOptions {
   seed: number;
+  /** When given, each answer arrives elapsedMs later on this clock (use createSteppingClock); else at once. */
+  clock?: Clock;
   baseRssBytes?: number;
   /** Bytes kept per chat request (a leak). */
   leakBytesPerRequest?: number;
+  /** The leak is Node Buffers: it shows in external as well as in RSS (which holds it), as the server's leak switch does. */
+  leakInExternal?: boolean;
   noiseBytes?: number;
   /** RSS rises by this much over the first requests (warm-up), as 1 - exp(-n / warmupRequests). */
   warmupBytes?: number;
@@ -79,12 +117,14 @@ export function createSimulatedServer(o: SimulatedServerOptions): SimulatedServe
         answer: failed ? null : { text, finishReason: "stop", completionTokens: 8, promptTokens: 20 }, server: null,
         cacheHit: hit,
       };
+      if (o.clock) await o.clock.sleep(elapsedMs);
       return rec;
     },
     async readMemory() {
       const warm = (o.warmupBytes ?? 0) * (1 - Math.exp(-requests / (o.warmupRequests ?? 50)));
       const rss = (o.baseRssBytes ?? 200 * 1024 * 1024) + warm + (o.leakBytesPerRequest ?? 0) * requests + (o.noiseBytes ?? 0) * gaussian(rand);
-      const external = o.externalBytes === null ? null : (o.externalBytes ?? 4 * 1024 * 1024);
+      const leaked = o.leakInExternal ? (o.leakBytesPerRequest ?? 0) * requests : 0;
+      const external = o.externalBytes === null ? null : (o.externalBytes ?? 4 * 1024 * 1024) + leaked;
       return { rss: Math.max(1, rss), heapUsed: external === null ? null : 30 * 1024 * 1024, external };
     },
   };

@@ -111,7 +111,7 @@ Runs a steady mixed workload (streamed and plain, several prompt sizes, a share 
 temperature-0 requests the server answers from its cache, one canary per window) against the
 bundled server or a loopback --target for hours, in constant memory. Every window goes to
 RUN-DIR/journal.jsonl (checksummed, fsynced); the reports are rewritten after each window.
-The verdict: memory growth after warm-up (Theil-Sen slope of RSS + external with its interval,
+The verdict: memory growth after warm-up (Theil-Sen slope of the server's RSS with its interval,
 projected over the whole run), failure rate, p95 < 2 x p50 per latency window, canary unchanged.
 
   --duration DUR       planned run time: 90s, 10m, 4h, 1h30m

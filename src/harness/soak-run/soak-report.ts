@@ -5,7 +5,7 @@
  * latency series with markers (warm-up ends, restarts, interruptions, fitted lines' ends).
  */
 import { evaluateGate, parseGate } from "../gates/index.js";
-import type { GateResult, MemorySample, RunReport, ScenarioReport } from "../report/types.js";
+import type { GateResult, MemoryFit, MemorySample, RunReport, ScenarioReport, StabilitySeries } from "../report/types.js";
 import { verdictOf } from "../runner/assemble-report.js";
 import { scenarioMetrics, summaryMetrics } from "../runner/scenario-metrics.js";
 import type { Metrics } from "../runner/scenario-metrics.js";
@@ -31,7 +31,7 @@ function soakScenario(s: SoakSnapshot, v: SoakVerdict, extra: string[]): Scenari
     ...v.notes,
     `cache-hit lane: ${s.hist.repeat.count} answers (${s.cacheHits} marked x-cache-hit by the server), E2E p50 ${fmt(s.hist.repeat.percentile(50))} ms, p95 ${fmt(s.hist.repeat.percentile(95))} ms; fresh lane: ${s.hist.fresh.count} answers, p50 ${fmt(s.hist.fresh.percentile(50))} ms, p95 ${fmt(s.hist.fresh.percentile(95))} ms`,
     `server memory: ${s.lifetimes.map((l) => `lifetime ${l.lifetime}: ${l.server.memoryNote}`).join("; ") || "no server lifetime"}`,
-    `harness: event-loop delay p99 max ${fmt(s.loop.maxP99Ms)} ms over ${s.loop.measuredWindows} windows (${s.loop.laggingWindows} lagging); send lateness max ${fmt(s.maxLatenessMs)} ms`,
+    `harness: event-loop delay p99 max ${fmt(s.loop.maxP99Ms)} ms over ${s.loop.measuredWindows} windows (${s.loop.laggingWindows} lagging); send lateness p99 max ${fmt(s.lateness.maxP99Ms)} ms over ${s.lateness.measuredWindows} windows (${s.lateness.laggingWindows} late), max ${fmt(s.maxLatenessMs)} ms (waiting for a free slot under the concurrency cap is not counted)`,
     ...extra,
   ];
   if (s.unreadable > 0) notes.push(`journal: ${s.unreadable} entr${s.unreadable === 1 ? "y" : "ies"} of an unknown shape skipped`);
@@ -71,6 +71,40 @@ function canaryScenario(s: SoakSnapshot): ScenarioReport {
 }
 
 const fmt = (v: number | null) => (v === null ? "n/a" : v < 10 ? v.toFixed(2) : v.toFixed(0));
+
+/** The verdict's fits of RSS (the judged series) over each lifetime's post-warm-up span, for the memory chart. */
+function memoryFits(v: SoakVerdict, confidence: number): MemoryFit[] {
+  const many = v.memory.lifetimes.length > 1;
+  return v.memory.lifetimes.flatMap((m) => {
+    if (!m.fit) return [];
+    const tag = many ? ` (lifetime ${m.lifetime})` : "";
+    const f = m.fit;
+    const fits: MemoryFit[] = [{ label: `Theil-Sen fit${tag} (${Math.round(confidence * 100)}% slope interval)`, fromMs: f.fromMs, fromBytes: f.fromBytes, toMs: f.toMs, toBytes: f.toBytes, lowToBytes: f.lowToBytes, highToBytes: f.highToBytes }];
+    if (f.late) fits.push({ label: `flattened last third${tag}: projected from here`, ...f.late });
+    return fits;
+  });
+}
+
+const MAX_STABILITY_POINTS = 1024;
+
+/** p95/p50 of each latency window with enough requests, per prompt-size class (what the latency gate judges). */
+function stability(s: SoakSnapshot): StabilitySeries {
+  const { maxRatio, minRequests } = s.start.profile.verdict.latency;
+  const classes = s.blocks.map(({ log, open }, c) => {
+    const rows = [];
+    for (let i = 0; i < log.length; i++) rows.push(log.row(i));
+    if (open) rows.push(open);
+    let points = rows.filter((r) => r.count >= minRequests && r.p50 !== null && r.p95 !== null && r.p50 > 0)
+      .map((r) => ({ tMs: (r.startMs + r.endMs) / 2, ratio: r.p95! / r.p50! }));
+    if (points.length > MAX_STABILITY_POINTS) {
+      // Keep the worst window of each run of k, so bad windows stay visible on a thinned chart.
+      const k = Math.ceil(points.length / MAX_STABILITY_POINTS);
+      points = Array.from({ length: Math.ceil(points.length / k) }, (_, i) => points.slice(i * k, i * k + k).reduce((a, b) => (b.ratio > a.ratio ? b : a)));
+    }
+    return { label: `prompts of ${s.start.profile.workload.promptSizes[c]} sentence(s)`, points };
+  });
+  return { maxRatio, classes };
+}
 
 export function soakMetrics(s: SoakSnapshot, v: SoakVerdict, soak: ScenarioReport): Metrics {
   return {
@@ -117,6 +151,13 @@ export function buildSoakReport(s: SoakSnapshot, v: SoakVerdict, options: SoakRe
     },
     scenarios: [soak, canary],
     gates,
-    series: { memory, latency: s.latency.map((p) => ({ tMs: p.tMs, p50: p.p50, p95: p.p95 })), markers: v.markers },
+    series: {
+      memory,
+      latency: s.latency.map((p) => ({ tMs: p.tMs, p50: p.p50, p95: p.p95 })),
+      markers: v.markers,
+      memoryFits: memoryFits(v, s.start.profile.verdict.memory.confidence),
+      lanes: [{ name: CANARY_SCENARIO, points: s.canaryLatency.map((p) => ({ tMs: p.tMs, p50: p.p50, p95: p.p95 })) }],
+      stability: stability(s),
+    },
   };
 }

@@ -15,6 +15,7 @@ import { LatencyHistogram } from "../stats/histogram.js";
 import { BlockLog, ThinList } from "./bounded.js";
 import type { BlockRow } from "./bounded.js";
 import type { EndEntry, MetaLifetime, MetaStart, SoakEntry, WindowPayload } from "./entries.js";
+import { BUILTIN_PROFILE } from "./profile-types.js";
 
 export interface SoakStateOptions {
   /** Memory samples kept for the verdict and the chart. Default 1024. */
@@ -42,6 +43,8 @@ export interface SoakSnapshot {
   start: MetaStart;
   lifetimes: readonly MetaLifetime[];
   interruptions: readonly { atMs: number; at: string; reason: string }[];
+  /** Resumes that continued the same server (--target). */
+  resumptions: readonly { atMs: number; at: string; lifetime: number }[];
   ended: EndEntry | null;
   windows: { count: number; partial: number; lastIndex: number; lastEndMs: number; lastAt: string | null; nextRequestIndex: number };
   requests: { total: number; ok: number; failed: number; errors: Record<string, number> };
@@ -50,9 +53,13 @@ export interface SoakSnapshot {
   canary: { reference: string | null; total: number; unchanged: number; changed: number; failed: number; failures: Record<string, number>; firstChange: { window: number; text: string } | null; skipped: number };
   memory: { points: readonly MemoryPoint[]; seen: number; withExternal: number };
   latency: readonly LatencyPoint[];
+  /** The canary lane per window: median and p95 (nearest rank) of its latencies. */
+  canaryLatency: readonly LatencyPoint[];
   /** Per prompt-size class: closed latency windows and the one still filling. */
   blocks: { log: BlockLog; open: BlockRow | null }[];
   loop: { measuredWindows: number; laggingWindows: number; maxP99Ms: number | null };
+  /** The harness's send lateness: windows with a p99, those above the bound, the largest p99. */
+  lateness: { measuredWindows: number; laggingWindows: number; maxP99Ms: number | null };
   maxLatenessMs: number | null;
   /** Answers the server marked as cache hits (x-cache-hit: true). */
   cacheHits: number;
@@ -76,17 +83,22 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
   const { windowMs, verdict } = start.profile;
   const memory = new ThinList<MemoryPoint>(options.memoryPointCap ?? 1024);
   const latency = new ThinList<LatencyPoint>(options.seriesCap ?? 1024);
+  const canaryLatency = new ThinList<LatencyPoint>(options.seriesCap ?? 1024);
   const classCount = start.profile.workload.promptSizes.length;
   const blocks = Array.from({ length: classCount }, () => new BlockLog(start.plannedDurationMs / windowMs + 8));
   const open: ({ row: BlockRow; hist: LatencyHistogram } | null)[] = Array.from({ length: classCount }, () => null);
   const lifetimes: MetaLifetime[] = [];
   const interruptions: SoakSnapshot["interruptions"][number][] = [];
+  const resumptions: SoakSnapshot["resumptions"][number][] = [];
   let ended: EndEntry | null = null;
   const windows = { count: 0, partial: 0, lastIndex: -1, lastEndMs: 0, lastAt: null as string | null, nextRequestIndex: 0 };
   const requests = { total: 0, ok: 0, failed: 0, errors: {} as Record<string, number> };
   const hist = { all: new LatencyHistogram(), fresh: new LatencyHistogram(), ttft: new LatencyHistogram(), repeat: new LatencyHistogram(), canary: new LatencyHistogram() };
   const canary = { reference: null as string | null, total: 0, unchanged: 0, changed: 0, failed: 0, failures: {} as Record<string, number>, firstChange: null as { window: number; text: string } | null, skipped: 0 };
   const loop = { measuredWindows: 0, laggingWindows: 0, maxP99Ms: null as number | null };
+  const lateness = { measuredWindows: 0, laggingWindows: 0, maxP99Ms: null as number | null };
+  // Journals of versions before this bound existed carry no value for it.
+  const maxLatenessP99 = verdict.maxSendLatenessP99Ms ?? BUILTIN_PROFILE.verdict.maxSendLatenessP99Ms;
   let maxLatenessMs: number | null = null;
   let withExternal = 0;
   let cacheHits = 0;
@@ -158,7 +170,12 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
     canary.skipped += w.sends.skippedCanaries;
     if (canary.reference === null && typeof w.canary.reference === "string") canary.reference = w.canary.reference;
     if (canary.firstChange === null && typeof w.canary.changed === "string") canary.firstChange = { window: r.index, text: w.canary.changed };
-    for (const ms of w.canary.latenciesMs) if (Number.isFinite(ms) && ms >= 0) hist.canary.record(ms);
+    const canaryMs = w.canary.latenciesMs.filter((ms) => Number.isFinite(ms) && ms >= 0).sort((a, b) => a - b);
+    for (const ms of canaryMs) hist.canary.record(ms);
+    if (canaryMs.length > 0) {
+      const rank = (p: number) => canaryMs[Math.max(0, Math.ceil((p / 100) * canaryMs.length) - 1)]!;
+      canaryLatency.push({ tMs: (r.startMs + r.endMs) / 2, p50: rank(50), p95: rank(95) });
+    }
 
     const p99 = r.eventLoopDelayMs.p99;
     if (p99 !== null) {
@@ -167,6 +184,12 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
       if (p99 >= verdict.maxEventLoopDelayP99Ms) loop.laggingWindows++;
     }
     if (w.sends.maxLatenessMs !== null) maxLatenessMs = Math.max(maxLatenessMs ?? 0, w.sends.maxLatenessMs);
+    const lateP99 = w.sends.latenessP99Ms;
+    if (typeof lateP99 === "number" && Number.isFinite(lateP99)) {
+      lateness.measuredWindows++;
+      lateness.maxP99Ms = Math.max(lateness.maxP99Ms ?? 0, lateP99);
+      if (lateP99 > maxLatenessP99) lateness.laggingWindows++;
+    }
   };
 
   return {
@@ -178,6 +201,10 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
         if (lifetimes.length < MAX_LIFETIMES) lifetimes.push(e);
       } else if (e.event === "interrupted") {
         if (interruptions.length < MAX_INTERRUPTIONS) interruptions.push({ atMs: e.atMs, at: e.at, reason: e.reason });
+      } else if (e.event === "resumed") {
+        // The windows before and after the pause are not consecutive: latency windows do not span it.
+        for (let c = 0; c < classCount; c++) closeOpen(c);
+        if (resumptions.length < MAX_INTERRUPTIONS) resumptions.push({ atMs: e.atMs, at: e.at, lifetime: e.lifetime });
       }
     },
     addUnreadable() {
@@ -187,6 +214,7 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
       start,
       lifetimes,
       interruptions,
+      resumptions,
       ended,
       windows: { ...windows },
       requests: { ...requests, errors: { ...requests.errors } },
@@ -194,11 +222,13 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
       canary: { ...canary },
       memory: { points: memory.items, seen: memory.seen, withExternal },
       latency: latency.items,
+      canaryLatency: canaryLatency.items,
       blocks: blocks.map((log, c) => {
         const o = open[c];
         return { log, open: o ? { ...o.row, p50: o.hist.percentile(50), p95: o.hist.percentile(95), count: o.hist.count } : null };
       }),
       loop: { ...loop },
+      lateness: { ...lateness },
       maxLatenessMs,
       cacheHits,
       unreadable,
@@ -208,8 +238,8 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
         const j = x.toJSON();
         return (j.exact?.length ?? 0) + (j.buckets?.length ?? 0);
       };
-      return memory.items.length * 5 + latency.items.length * 3 + blocks.reduce((a, b) => a + b.capacity, 0) + Object.keys(requests.errors).length +
-        Object.keys(canary.failures).length + lifetimes.length + interruptions.length +
+      return memory.items.length * 5 + latency.items.length * 3 + canaryLatency.items.length * 3 + blocks.reduce((a, b) => a + b.capacity, 0) + Object.keys(requests.errors).length +
+        Object.keys(canary.failures).length + lifetimes.length + interruptions.length + resumptions.length +
         h(hist.all) + h(hist.fresh) + h(hist.ttft) + h(hist.repeat) + h(hist.canary) + open.reduce((a, o) => a + (o ? h(o.hist) : 0), 0);
     },
   };

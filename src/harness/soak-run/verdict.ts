@@ -3,9 +3,19 @@
  *
  * Memory, per server lifetime (a resume that restarts the bundled server starts a new lifetime; its
  * memory starts cold, so one line through both lifetimes would see a drop or a second warm-up):
- * judgeMemory on that lifetime's RSS + external (RSS alone when external is unknown), its own
- * warm-up (at least one window), Theil-Sen slope with Sen's interval, projected over the whole
- * planned duration as if that lifetime had run all of it. The decisive lifetime is the failing one
+ * judgeMemory on that lifetime's RSS, its own warm-up (at least one window), Theil-Sen slope with
+ * Sen's interval, projected over the whole
+ * planned duration as if that lifetime had run all of it.
+ *
+ * Why RSS alone: RSS is every resident page of the server process: the model weights (mmapped or
+ * read), the KV cache and llama.cpp's buffers, the V8 heap, and Node's external memory (Buffers,
+ * ArrayBuffers), whose pages are resident in the same process. "RSS + external" counts Buffers
+ * twice: a leak of Buffers (the leak switch keeps Buffers) showed at twice its size, and any
+ * change of external moved the judged quantity by twice its effect. The V8 heap used and external
+ * stay as diagnostics: their own slopes after warm-up say where a leak lives (JS objects, Buffers,
+ * or native memory when neither grows).
+ *
+ * The decisive lifetime is the failing one
  * with the largest projected growth, else the judged one with the largest growth. Inconclusive
  * (the interval straddles the limit, or too few samples after warm-up) makes the run INVALID, never
  * green: a leak verdict you can trust is pass or fail.
@@ -16,9 +26,10 @@
  * design); judgeWindows gives the longest run of consecutive bad ones, which the gate compares with K.
  */
 import type { Marker } from "../report/types.js";
-import { judgeMemory, judgeWindows } from "../soak/index.js";
+import { judgeMemory, judgeWindows, theilSen } from "../soak/index.js";
 import type { LatencyGateResult, MemoryVerdict } from "../soak/index.js";
 import type { MetaLifetime } from "./entries.js";
+import { BUILTIN_PROFILE } from "./profile-types.js";
 import type { MemoryPoint, SoakSnapshot } from "./state.js";
 
 export interface FitLine {
@@ -26,18 +37,26 @@ export interface FitLine {
   fromBytes: number;
   toMs: number;
   toBytes: number;
-  /** The fitted line at the end of the planned duration (as if this lifetime ran all of it). */
+  /** The slope interval's lines from (fromMs, fromBytes), at toMs. */
+  lowToBytes: number;
+  highToBytes: number;
+  /** The projection at the end of the planned duration (as if this lifetime ran all of it). */
   projectedEndMs: number;
   projectedEndBytes: number;
+  /** The flattened last third the projection started from instead (see leak-verdict.ts), if any. */
+  late: { fromMs: number; fromBytes: number; toMs: number; toBytes: number } | null;
 }
 
 export interface LifetimeMemory {
   lifetime: number;
   startMs: number;
-  measure: "rss+external" | "rss";
+  /** What the verdict judged: always the server's RSS (see above). */
+  measure: "rss";
   samples: number;
   verdict: MemoryVerdict;
   fit: FitLine | null;
+  /** Diagnostics, not judged: Theil-Sen slopes after warm-up (bytes/h) of what RSS holds; null when unknown. */
+  diagnostics: { heapUsedBytesPerHour: number | null; externalBytesPerHour: number | null };
 }
 
 export interface LifetimeLatency {
@@ -64,8 +83,7 @@ const pct = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(1)}%`);
 
 function judgeLifetime(s: SoakSnapshot, l: MetaLifetime, points: MemoryPoint[]): LifetimeMemory {
   const { profile, plannedDurationMs } = s.start;
-  const measure = points.length > 0 && points.every((p) => p.ext !== null) ? "rss+external" : "rss";
-  const samples = points.map((p) => ({ tMs: p.tMs, bytes: p.rss + (measure === "rss+external" ? p.ext! : 0) }));
+  const samples = points.map((p) => ({ tMs: p.tMs, bytes: p.rss }));
   const verdict = judgeMemory(samples, {
     plannedDurationMs,
     startMs: l.atMs,
@@ -77,11 +95,36 @@ function judgeLifetime(s: SoakSnapshot, l: MetaLifetime, points: MemoryPoint[]):
   let fit: FitLine | null = null;
   const last = samples[samples.length - 1];
   if (verdict.warmup && verdict.baselineBytes !== null && verdict.slopeBytesPerHour !== null && last) {
-    const at = (t: number) => verdict.baselineBytes! + (verdict.slopeBytesPerHour! * (t - verdict.warmup!.endX)) / HOUR;
+    const from = verdict.warmup.endX;
+    const along = (slopePerHour: number, t: number) => verdict.baselineBytes! + (slopePerHour * (t - from)) / HOUR;
+    const at = (t: number) => along(verdict.slopeBytesPerHour!, t);
     const endMs = l.atMs + plannedDurationMs;
-    fit = { fromMs: verdict.warmup.endX, fromBytes: at(verdict.warmup.endX), toMs: last.tMs, toBytes: at(last.tMs), projectedEndMs: endMs, projectedEndBytes: at(endMs) };
+    const p = verdict.plateau;
+    const late = p ? { fromMs: p.fromX, fromBytes: p.levelBytes - (p.slopeBytesPerHour * (p.toX - p.fromX)) / HOUR, toMs: p.toX, toBytes: p.levelBytes } : null;
+    fit = {
+      fromMs: from, fromBytes: at(from), toMs: last.tMs, toBytes: at(last.tMs),
+      lowToBytes: along(verdict.slopeCI?.low ?? verdict.slopeBytesPerHour, last.tMs), highToBytes: along(verdict.slopeCI?.high ?? verdict.slopeBytesPerHour, last.tMs),
+      projectedEndMs: endMs, projectedEndBytes: p ? p.levelBytes + (p.slopeBytesPerHour * (endMs - p.toX)) / HOUR : at(endMs), late,
+    };
   }
-  return { lifetime: l.lifetime, startMs: l.atMs, measure, samples: samples.length, verdict, fit };
+  const post = verdict.warmup ? points.filter((p) => p.tMs >= verdict.warmup!.endX) : [];
+  const diagnostics = { heapUsedBytesPerHour: diagnosticSlope(post, (p) => p.heap), externalBytesPerHour: diagnosticSlope(post, (p) => p.ext) };
+  return { lifetime: l.lifetime, startMs: l.atMs, measure: "rss", samples: samples.length, verdict, fit, diagnostics };
+}
+
+function diagnosticSlope(points: MemoryPoint[], pick: (p: MemoryPoint) => number | null): number | null {
+  const xy = points.flatMap((p) => {
+    const y = pick(p);
+    return y === null || !Number.isFinite(y) ? [] : [{ x: p.tMs, y }];
+  });
+  if (xy.length < 3 || new Set(xy.map((p) => p.x)).size < 2) return null;
+  return theilSen(xy).slope * HOUR;
+}
+
+function diagnosticsNote(d: LifetimeMemory["diagnostics"]): string {
+  const rate = (v: number | null) => (v === null ? "unknown" : `${v >= 0 ? "+" : ""}${(v / MiB).toFixed(1)} MiB/h`);
+  if (d.heapUsedBytesPerHour === null && d.externalBytesPerHour === null) return "; no heap/external diagnostics: RSS only from this server";
+  return `; diagnostics (inside RSS, not judged): V8 heap used ${rate(d.heapUsedBytesPerHour)}, external ${rate(d.externalBytesPerHour)}`;
 }
 
 /** Share of the planned duration a lifetime's post-warm-up samples must span to decide the verdict. */
@@ -152,6 +195,11 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
   if (s.loop.laggingWindows >= 2 && lagShare > profile.verdict.maxLaggingWindowShare) {
     invalid.push(`the harness's event loop lagged (p99 >= ${profile.verdict.maxEventLoopDelayP99Ms} ms) in ${s.loop.laggingWindows} of ${s.loop.measuredWindows} windows: the harness could not keep up`);
   }
+  const late = s.lateness;
+  if (late.laggingWindows >= 2 && late.laggingWindows / late.measuredWindows > profile.verdict.maxLaggingWindowShare) {
+    const bound = profile.verdict.maxSendLatenessP99Ms ?? BUILTIN_PROFILE.verdict.maxSendLatenessP99Ms;
+    invalid.push(`the harness sent late (send lateness p99 > ${bound} ms) in ${late.laggingWindows} of ${late.measuredWindows} windows: it could not keep its schedule, so the load was not the planned one`);
+  }
 
   for (const l of lifetimes) {
     if (l.lifetime > 1) markers.push({ tMs: l.atMs, label: `server ${l.reason === "resume" ? "restarted (resume)" : "started"}: lifetime ${l.lifetime}` });
@@ -160,16 +208,17 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
     const v = m.verdict;
     const tag = many ? ` (lifetime ${m.lifetime})` : "";
     if (v.warmup) markers.push({ tMs: v.warmup.endX, label: `warm-up end${tag}` });
-    if (m.fit) markers.push({ tMs: m.fit.toMs, label: `fit${tag}: ${mib(m.fit.fromBytes)} -> ${mib(m.fit.toBytes)} MiB` });
-    notes.push(`memory${tag}: ${m.measure === "rss+external" ? "RSS + external" : "RSS only (external unknown)"}, ${m.samples} samples; ${v.verdict.toUpperCase()}: ${v.reason}` +
+    notes.push(`memory${tag}: RSS (holds weights, KV cache, V8 heap and Buffers), ${m.samples} samples; ${v.verdict.toUpperCase()}: ${v.reason}` +
       (v.warmup ? `; warm-up ended at ${(v.warmup.endX / 1000).toFixed(1)} s (${v.warmup.method})` : "") +
-      (m.fit ? `; fitted line ${mib(m.fit.fromBytes)} MiB at ${(m.fit.fromMs / 1000).toFixed(1)} s -> ${mib(m.fit.toBytes)} MiB at ${(m.fit.toMs / 1000).toFixed(1)} s, ${mib(m.fit.projectedEndBytes)} MiB projected at ${(m.fit.projectedEndMs / 1000).toFixed(1)} s` : ""));
+      (m.fit ? `; fitted line ${mib(m.fit.fromBytes)} MiB at ${(m.fit.fromMs / 1000).toFixed(1)} s -> ${mib(m.fit.toBytes)} MiB at ${(m.fit.toMs / 1000).toFixed(1)} s, ${mib(m.fit.projectedEndBytes)} MiB projected at ${(m.fit.projectedEndMs / 1000).toFixed(1)} s` : "") +
+      diagnosticsNote(m.diagnostics));
   }
   for (const x of latency) {
     const size = profile.workload.promptSizes[x.sizeClass];
     notes.push(`latency stability${many ? ` (lifetime ${x.lifetime})` : ""}, prompts of ${size} sentence(s): ${x.result.verdict.toUpperCase()}: ${x.result.reason} (fresh-lane E2E, latency windows of >= ${profile.verdict.latency.minRequests} requests after ${(x.warmupEndMs / 1000).toFixed(1)} s)`);
   }
   for (const i of s.interruptions) markers.push({ tMs: i.atMs, label: `interrupted: ${i.reason}`.slice(0, 48) });
+  for (const r of s.resumptions) markers.push({ tMs: r.atMs, label: "resumed (same --target server)" });
 
   const d = decisive?.verdict ?? null;
   const metrics: Record<string, number | null> = {
@@ -188,6 +237,7 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
     canary_changed: s.canary.changed,
     canary_failed: s.canary.failed,
     event_loop_delay_p99_ms: s.loop.maxP99Ms,
+    send_lateness_p99_ms: s.lateness.maxP99Ms,
     server_restarts: Math.max(0, lifetimes.length - 1),
     windows: s.windows.count,
   };

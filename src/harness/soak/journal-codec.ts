@@ -6,6 +6,12 @@
  * works on the raw bytes: strip the 18-byte `,"crc":"xxxxxxxx"}` suffix, put the
  * `}` back, compare CRCs. Decoding never throws: torn and bad lines are skipped and
  * counted (never dropped silently).
+ *
+ * Torn or damaged? A line that fails verification is "torn" when no entry is missing around it:
+ * the unterminated last line (an append cut short), or such a fragment that a later reopen
+ * terminated with a newline, recognisable because the valid entries around it have consecutive
+ * sequence numbers (the cut-short append's seq was never committed, so the journal reused it).
+ * A bad line with a gap in the sequence numbers around it lost an entry: "checksum" or "garbage".
  */
 import { crc32, crc32Hex } from "./crc32.js";
 
@@ -20,15 +26,15 @@ export interface JournalEntry {
 export interface SkippedLine {
   /** 1-based line number in the file. */
   line: number;
-  /** torn: unterminated last line; checksum: CRC mismatch; garbage: no checksum or not an entry. */
+  /** torn: an append cut short, no entry missing (see above); checksum: CRC mismatch; garbage: no checksum or not an entry. */
   reason: "torn" | "checksum" | "garbage";
 }
 
 export interface JournalReadResult {
   entries: JournalEntry[];
-  /** Unterminated, unverifiable last line (an interrupted append). 0 or 1. */
+  /** Appends cut short (the unterminated last line, and fragments a reopen terminated): no entry is missing. */
   tornLines: number;
-  /** Complete lines that fail verification (checksum mismatch, garbage, blank). */
+  /** Lines that fail verification where an entry is missing (checksum mismatch, garbage, blank). */
   badChecksumLines: number;
   /** Highest seq among valid entries; 0 when none. */
   lastSeq: number;
@@ -81,6 +87,14 @@ export function decodeJournalLine(line: Uint8Array): LineResult {
 /** Decodes a whole journal file. Never throws. */
 export function parseJournal(data: Uint8Array): JournalReadResult {
   const result: JournalReadResult = { entries: [], tornLines: 0, badChecksumLines: 0, lastSeq: 0, skipped: [] };
+  const skip = (line: SkippedLine) => {
+    if (line.reason === "torn") result.tornLines++;
+    else result.badChecksumLines++;
+    if (result.skipped.length < MAX_SKIPPED_REPORTS) result.skipped.push(line);
+  };
+  /** Bad complete lines since the last valid entry: torn or damaged once the next entry's seq is known. */
+  let pending: SkippedLine[] = [];
+  let previousSeq = 0;
   let lineNo = 0;
   let start = 0;
   while (start < data.length) {
@@ -89,15 +103,21 @@ export function parseJournal(data: Uint8Array): JournalReadResult {
     lineNo++;
     const decoded = decodeJournalLine(data.subarray(start, end));
     if (decoded.ok) {
+      const nothingMissing = decoded.entry.seq === previousSeq + 1;
+      for (const p of pending) skip(nothingMissing ? { line: p.line, reason: "torn" } : p);
+      pending = [];
+      previousSeq = decoded.entry.seq;
       result.entries.push(decoded.entry);
       result.lastSeq = Math.max(result.lastSeq, decoded.entry.seq);
+    } else if (nl === -1) {
+      for (const p of pending) skip(p);
+      pending = [];
+      skip({ line: lineNo, reason: "torn" });
     } else {
-      const reason = nl === -1 ? "torn" : decoded.reason;
-      if (reason === "torn") result.tornLines++;
-      else result.badChecksumLines++;
-      if (result.skipped.length < MAX_SKIPPED_REPORTS) result.skipped.push({ line: lineNo, reason });
+      pending.push({ line: lineNo, reason: decoded.reason });
     }
     start = end + 1;
   }
+  for (const p of pending) skip(p);
   return result;
 }

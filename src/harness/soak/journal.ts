@@ -3,7 +3,8 @@
  *
  * - openJournal reads what is already there (`recovered`), continues numbering after
  *   its last seq, and if the file ends in a torn line terminates it with a newline,
- *   so the fragment stays in the file as a counted bad line and later lines are clean.
+ *   so the fragment stays in the file (still counted as torn: the next entry reuses
+ *   the fragment's seq, so the reader sees no entry is missing) and later lines are clean.
  *   A newly created file gets its directory fsynced so it survives power loss.
  * - append writes one line and fsyncs before resolving; appends are serialised in
  *   call order (seq is assigned at call time). After a failed write or fsync the

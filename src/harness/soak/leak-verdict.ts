@@ -1,8 +1,9 @@
 /**
  * The memory-leak verdict of a soak run.
  *
- * Input: memory samples, where `bytes` should be RSS + external (model weights and
- * KV cache live outside the V8 heap). Steps:
+ * Input: memory samples, where `bytes` should be the server's RSS: it holds the model
+ * weights, the KV cache, the V8 heap and Node's external memory (Buffers) alike, so
+ * adding external to it would count Buffers twice. Steps:
  * 1. drop non-finite samples, sort by time;
  * 2. find the warm-up end (detectWarmup: trend-adjusted MSER-5, at least
  *    `minWarmupMs`, at most half the samples);
@@ -24,6 +25,21 @@
  *   pessimistic end of the interval stays under it.
  * - otherwise inconclusive (the interval straddles the limit: too noisy or too short
  *   a run to say), and inconclusive when too few samples remain after warm-up.
+ *
+ * Late-slope check (plateaus): a bounded cache that fills at a steady rate and then
+ * evicts grows like a leak until it is full. Full before the warm-up cap (half the
+ * samples), its fill is warm-up; full later, a straight line through fill and
+ * plateau projects the fill rate onto the rest of the run. So when the verdict is not
+ * already pass, the last third of the post-warm-up span is fitted on its own; if that
+ * slope's whole interval lies below the overall slope (the series flattened), the
+ * projection starts from the last third's fitted level at the last sample and
+ * continues with the last third's slope and interval, and the same rule applies to it.
+ * Memory that grew past the limit before flattening stays red. Limits: a plateau
+ * reached within the last few percent of the run leaves too little flat series to
+ * detect (at least `minPostWarmupSamples / 3` samples, 10 at the least, must span the
+ * last third); a curve that flattens gradually (exponential approach) is judged on the
+ * last third's slope, which still rises; and the level's own noise is not in the
+ * interval, which then only covers the extrapolation past the last sample.
  */
 import { detectWarmup } from "./warmup.js";
 import type { WarmupOptions, WarmupResult } from "./warmup.js";
@@ -49,6 +65,19 @@ export interface JudgeMemoryOptions {
   startMs?: number;
   /** Further warm-up detector options (minWarmupX comes from minWarmupMs). */
   warmup?: Omit<WarmupOptions, "minWarmupX">;
+  /** Re-project a series that flattened in its last third (see above). Default true. */
+  lateSlopeCheck?: boolean;
+}
+
+/** The last third of the post-warm-up span, when its slope showed the series had flattened. */
+export interface PlateauFit {
+  fromX: number;
+  toX: number;
+  samples: number;
+  /** The last third's fitted memory at its last sample (toX): where the projection starts. */
+  levelBytes: number;
+  slopeBytesPerHour: number;
+  slopeCI: { low: number; high: number };
 }
 
 export type Verdict = "pass" | "fail" | "inconclusive";
@@ -56,7 +85,7 @@ export type Verdict = "pass" | "fail" | "inconclusive";
 export interface MemoryVerdict {
   verdict: Verdict;
   warmup: WarmupResult | null;
-  /** Fitted RSS + external at the warm-up end. */
+  /** Fitted memory (RSS) at the warm-up end. */
   baselineBytes: number | null;
   slopeBytesPerHour: number | null;
   slopeCI: { low: number; high: number; confidence: number } | null;
@@ -65,6 +94,8 @@ export interface MemoryVerdict {
   projectedGrowthPct: number | null;
   projectedGrowthPctLow: number | null;
   projectedGrowthPctHigh: number | null;
+  /** Set when the projection comes from the flattened last third (see above); null otherwise. */
+  plateau: PlateauFit | null;
   maxGrowthPct: number;
   samples: { total: number; ignored: number; postWarmup: number };
   reason: string;
@@ -92,6 +123,7 @@ export function judgeMemory(samples: readonly MemorySample[], options: JudgeMemo
     projectedGrowthPct: null,
     projectedGrowthPctLow: null,
     projectedGrowthPctHigh: null,
+    plateau: null,
     maxGrowthPct,
     samples: counts,
     reason: "",
@@ -124,17 +156,52 @@ export function judgeMemory(samples: readonly MemorySample[], options: JudgeMemo
   if (!(horizonMs > 0)) return { ...base, reason: "warm-up ended after the planned end of the run" };
 
   const pct = (slope: number): number => ((slope * horizonMs) / baselineBytes) * 100;
-  const growth = pct(fit.slope);
-  const low = pct(fit.slopeLow);
-  const high = pct(fit.slopeHigh);
-  const judged = { ...base, projectedGrowthPct: growth, projectedGrowthPctLow: low, projectedGrowthPctHigh: high };
-  const ci = `[${low.toFixed(1)}%, ${high.toFixed(1)}%]`;
-  const summary = `projected growth ${growth.toFixed(1)}% ${ci} (${Math.round(confidence * 100)}% CI) over ${(horizonMs / HOUR_MS).toFixed(2)} h after warm-up`;
-  if (growth > maxGrowthPct && low > 0) {
-    return { ...judged, verdict: "fail", reason: `${summary} exceeds the ${maxGrowthPct}% limit and the slope is significantly positive` };
-  }
-  if (high <= maxGrowthPct) {
-    return { ...judged, verdict: "pass", reason: `${summary}: even the upper bound is within the ${maxGrowthPct}% limit` };
-  }
-  return { ...judged, verdict: "inconclusive", reason: `${summary}: the interval straddles the ${maxGrowthPct}% limit` };
+  const whole = decide({ ...base, projectedGrowthPct: pct(fit.slope), projectedGrowthPctLow: pct(fit.slopeLow), projectedGrowthPctHigh: pct(fit.slopeHigh) },
+    `projected growth %s over ${(horizonMs / HOUR_MS).toFixed(2)} h after warm-up`, confidence);
+  if (whole.verdict === "pass" || options.lateSlopeCheck === false) return whole;
+
+  const plateau = flattenedLastThird(post, fit.slope, confidence, Math.max(10, Math.ceil(minPost / 3)));
+  if (plateau === null) return whole;
+  const end = (options.startMs ?? clean[0]!.tMs) + plannedDurationMs;
+  const ahead = Math.max(0, end - plateau.toX);
+  const growthAt = (slopePerMs: number) => ((plateau.levelBytes + slopePerMs * ahead - baselineBytes) / baselineBytes) * 100;
+  const h = (v: number) => v / HOUR_MS;
+  return decide(
+    { ...base, plateau, projectedGrowthPct: growthAt(h(plateau.slopeBytesPerHour)), projectedGrowthPctLow: growthAt(h(plateau.slopeCI.low)), projectedGrowthPctHigh: growthAt(h(plateau.slopeCI.high)) },
+    `flattened in the last third (slope ${mibPerHour(plateau.slopeBytesPerHour)} after ${mibPerHour(fit.slope * HOUR_MS)} overall): growth %s at the planned end, from the last third's level plus its slope over the remaining ${h(ahead).toFixed(2)} h`,
+    confidence,
+  );
+}
+
+const mibPerHour = (bytesPerHour: number) => `${bytesPerHour >= 0 ? "+" : ""}${(bytesPerHour / 1048576).toFixed(1)} MiB/h`;
+
+/** Applies the rule to a judged projection; `what` has a %s where the growth and its interval go. */
+function decide(v: MemoryVerdict, what: string, confidence: number): MemoryVerdict {
+  const growth = v.projectedGrowthPct!;
+  const low = v.projectedGrowthPctLow!;
+  const high = v.projectedGrowthPctHigh!;
+  const max = v.maxGrowthPct;
+  const summary = what.replace("%s", `${growth.toFixed(1)}% [${low.toFixed(1)}%, ${high.toFixed(1)}%] (${Math.round(confidence * 100)}% CI)`);
+  if (growth > max && low > 0) return { ...v, verdict: "fail", reason: `${summary} exceeds the ${max}% limit and the slope is significantly positive` };
+  if (high <= max) return { ...v, verdict: "pass", reason: `${summary}: even the upper bound is within the ${max}% limit` };
+  return { ...v, verdict: "inconclusive", reason: `${summary}: the interval straddles the ${max}% limit` };
+}
+
+/** The last third of the post-warm-up span (by time), when its slope interval lies wholly below `overallSlope`. */
+function flattenedLastThird(post: { x: number; y: number }[], overallSlope: number, confidence: number, minSamples: number): PlateauFit | null {
+  const first = post[0]!.x;
+  const last = post[post.length - 1]!.x;
+  const from = first + ((last - first) * 2) / 3;
+  const tail = post.filter((p) => p.x >= from);
+  if (tail.length < minSamples || new Set(tail.map((p) => p.x)).size < 2) return null;
+  const f = theilSen(tail, { confidence });
+  if (!(f.slopeHigh < overallSlope)) return null;
+  return {
+    fromX: tail[0]!.x,
+    toX: last,
+    samples: tail.length,
+    levelBytes: f.intercept + f.slope * last,
+    slopeBytesPerHour: f.slope * HOUR_MS,
+    slopeCI: { low: f.slopeLow * HOUR_MS, high: f.slopeHigh * HOUR_MS },
+  };
 }

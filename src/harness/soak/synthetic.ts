@@ -37,6 +37,8 @@ export interface SyntheticMemoryOptions {
   warmup?: { riseBytes: number; tauMs: number };
   /** A one-off step up by `bytes` at `atMs`. */
   step?: { atMs: number; bytes: number };
+  /** A bounded cache: grows linearly from 0 to `fillBytes` until `fullAtMs`, then stays full (evicting). */
+  cache?: { fillBytes: number; fullAtMs: number };
   startMs?: number;
 }
 
@@ -52,6 +54,7 @@ export function syntheticMemorySeries(o: SyntheticMemoryOptions): { tMs: number;
     if (o.sawtooth) y += o.sawtooth.amplitudeBytes * (((t + phase) % o.sawtooth.periodMs) / o.sawtooth.periodMs);
     if (o.warmup) y -= o.warmup.riseBytes * Math.exp(-t / o.warmup.tauMs);
     if (o.step && t >= o.step.atMs) y += o.step.bytes;
+    if (o.cache) y += o.cache.fillBytes * Math.min(1, t / o.cache.fullAtMs);
     out.push({ tMs: start + t, bytes: y });
   }
   return out;

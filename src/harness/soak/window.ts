@@ -209,9 +209,12 @@ function toRecord(index: number, s: WindowState, endMs: number): WindowRecord {
   };
 }
 
-/** One memory sample (RSS + external, window median) per window, at its midpoint. */
+/**
+ * One memory sample (RSS, window median) per window, at its midpoint: what the leak verdict judges.
+ * RSS already holds external memory (Buffers), so RSS + external would count it twice.
+ */
 export function memorySamplesFromWindows(records: readonly WindowRecord[]): { tMs: number; bytes: number }[] {
   return records.flatMap((r) =>
-    r.memory ? [{ tMs: (r.startMs + r.endMs) / 2, bytes: r.memory.rssPlusExternal.median }] : [],
+    r.memory ? [{ tMs: (r.startMs + r.endMs) / 2, bytes: r.memory.rss.median }] : [],
   );
 }

@@ -41,7 +41,8 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimitBytes: numbe
   app.setErrorHandler((err, request, reply) => {
     const apiErr = toApiError(err, bodyLimitBytes);
     if (apiErr.status >= 500 && !(err instanceof ApiError)) {
-      request.log.error({ err: { type: (err as Error).name, code: (err as FastifyError).code } }, "unhandled error");
+      // The 500 body points here: the logger's err serializer keeps type, code, message and stack, without paths.
+      request.log.error({ err }, "unhandled error");
     }
     return sendApiError(reply, apiErr);
   });

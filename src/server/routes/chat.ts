@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../../errors.js";
 import type { GenerateResult } from "../../engine/types.js";
-import type { GenerationRecord } from "../../observability/request-observer.js";
+import type { GenerationRecord, RequestObservation } from "../../observability/request-observer.js";
 import { ClientAbortError, type InferenceService, type RequestTimings } from "../inference.js";
 import { toApiError } from "../plugins/error-handler.js";
 import { parseChatRequest, type ChatLimits } from "../schemas/chat.js";
@@ -27,14 +27,19 @@ function usage(r: GenerateResult) {
   };
 }
 
-/** What the request observer logs and measures: counts and timings, never text. */
-function generationRecord(r: GenerateResult, t: RequestTimings): GenerationRecord {
-  return { promptTokens: r.promptTokens, completionTokens: r.completionTokens, finishReason: r.finishReason, queueMs: t.queueMs, ttftMs: t.ttftMs, totalMs: t.totalMs };
+/** What the request observer logs and measures: counts, never text. */
+function generationRecord(r: GenerateResult): GenerationRecord {
+  return { promptTokens: r.promptTokens, completionTokens: r.completionTokens, cachedPromptTokens: r.cachedTokens, finishReason: r.finishReason };
 }
 
-function timingsBody(t: RequestTimings) {
+/**
+ * The response's own `timings` (as llama.cpp's server adds them): queue, TTFT and total from the request's
+ * arrival on the observer's clock, so queue_ms <= ttft_ms <= total_ms. An answer from the response cache
+ * never waits for a slot: queue_ms 0. tokens_per_second is the generation rate after the first token.
+ */
+function timingsBody(o: RequestObservation, t: RequestTimings) {
   const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
-  return { queue_ms: round(t.queueMs), ttft_ms: round(t.ttftMs), total_ms: round(t.totalMs), tokens_per_second: round(t.tokensPerSecond) };
+  return { queue_ms: round(o.queueMs ?? 0), ttft_ms: round(o.ttftMs), total_ms: round(o.e2eMs ?? 0), tokens_per_second: round(t.tokensPerSecond) };
 }
 
 /** Aborts when the client closes the connection before the response is complete. */
@@ -65,20 +70,26 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
       request.observation.cacheHit = hit;
       reply.header("x-cache-hit", String(hit));
     };
+    // Queue time and TTFT are recorded when they happen, so requests that fail later still count.
+    const onSlot = () => request.observation.slotGranted();
+    const firstToken = () => request.observation.firstToken();
     deps.stats.begin();
     const started = performance.now();
     let ok = false;
+    // Only the server's own failures (5xx, timeouts, engine errors) count against its health; a client's
+    // mistake (4xx) or a client that went away does not.
+    let serverFault = false;
     try {
       if (!chat.stream) {
-        const { result, timings } = await inference.run({ messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal, onCacheStatus });
-        request.observation.generation = generationRecord(result, timings);
+        const { result, timings } = await inference.run({ messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal, onCacheStatus, onSlot }, firstToken);
+        request.observation.generated(generationRecord(result));
         ok = true;
         return {
           ...base,
           object: "chat.completion",
           choices: [{ index: 0, message: { role: "assistant", content: result.text, refusal: null }, logprobs: null, finish_reason: result.finishReason }],
           usage: usage(result),
-          timings: timingsBody(timings),
+          timings: timingsBody(request.observation, timings),
         };
       }
 
@@ -103,17 +114,20 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
       };
       try {
         const { result, timings } = await inference.run(
-          { messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal, onCacheStatus },
+          { messages: chat.messages, params: chat.params, sessionId: request.sessionId, signal, onCacheStatus, onSlot },
           (c) => {
+            firstToken();
             start();
             raw.write(chunk({ content: c.text }, null));
           },
         );
-        request.observation.generation = generationRecord(result, timings);
+        request.observation.generated(generationRecord(result));
         start();
-        raw.write(chunk({}, result.finishReason, { timings: timingsBody(timings) }));
+        // The timings ride on the last chunk before [DONE]: the usage chunk when there is one (as llama.cpp does).
+        const last = { timings: timingsBody(request.observation, timings) };
+        raw.write(chunk({}, result.finishReason, chat.includeUsage ? {} : last));
         if (chat.includeUsage) {
-          raw.write(sseData({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(result) }));
+          raw.write(sseData({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(result), ...last }));
         }
         raw.write(sseDone());
         raw.end();
@@ -124,7 +138,8 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
         else {
           const apiErr = toApiError(err, deps.bodyLimitBytes);
           request.observation.errorCode = apiErr.code;
-          if (apiErr.status >= 500 && !(err instanceof ApiError)) request.log.error({ err: { type: (err as Error).name } }, "generation failed mid-stream");
+          serverFault = apiErr.status >= 500;
+          if (apiErr.status >= 500 && !(err instanceof ApiError)) request.log.error({ err }, "generation failed mid-stream");
           raw.write(sseEvent("error", apiErr.toBody()));
         }
         raw.end();
@@ -139,9 +154,10 @@ export function registerChatRoute(app: FastifyInstance, deps: ChatRouteDeps): vo
         reply.code(499);
         return reply.send();
       }
+      serverFault = toApiError(err, deps.bodyLimitBytes).status >= 500;
       throw err;
     } finally {
-      deps.stats.end({ ok, latencyMs: performance.now() - started, cacheHit });
+      deps.stats.end({ ok, failed: serverFault, latencyMs: performance.now() - started, cacheHit });
     }
   });
 }

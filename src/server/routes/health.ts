@@ -15,6 +15,8 @@ export interface HealthDeps {
   cache: () => CacheHealth;
   /** Extra reasons to report "degraded" (an open circuit breaker, memory pressure). */
   degradedReasons?: () => string[];
+  /** Extra sections of the body (response cache, circuit breaker, memory guard state). */
+  details?: () => Record<string, unknown>;
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): void {
@@ -34,6 +36,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
         errorRate: Math.round(s.errorRate * 10000) / 10000,
       },
       cache: deps.cache(),
+      ...deps.details?.(),
       metrics: {
         requestsInFlight: s.requestsInFlight,
         totalRequests: s.totalRequests,

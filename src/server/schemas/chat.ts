@@ -86,10 +86,9 @@ export function parseChatRequest(body: unknown, limits: ChatLimits): ChatRequest
   if (body.model !== undefined && typeof body.model !== "string") throw bad("model", `model must be a string, got ${describe(body.model)}`);
 
   const msgs = messages(body.messages);
-  const maxTokens =
-    integer(body, "max_completion_tokens", 1, limits.maxTokensLimit) ??
-    integer(body, "max_tokens", 1, limits.maxTokensLimit) ??
-    Math.min(limits.defaultMaxTokens, limits.maxTokensLimit);
+  // Both are validated (a wrong value is never ignored); max_completion_tokens, OpenAI's current name, wins.
+  const legacyMaxTokens = integer(body, "max_tokens", 1, limits.maxTokensLimit);
+  const maxTokens = integer(body, "max_completion_tokens", 1, limits.maxTokensLimit) ?? legacyMaxTokens ?? Math.min(limits.defaultMaxTokens, limits.maxTokensLimit);
   const temperature = number(body, "temperature", (t) => t >= 0 && t <= 2, "from 0 to 2") ?? 1;
   const topP = number(body, "top_p", (t) => t > 0 && t <= 1, "greater than 0 and at most 1") ?? 1;
   const seed = integer(body, "seed", Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
