@@ -6,7 +6,12 @@
  *     from the same llama.cpp release, same GGUF file, same slots: requests/s at each connection
  *     count (own client, Little's law check) and streaming TTFT p50.
  * Unique prompts, temperature 0, max_tokens 32. Writes reports/bench-engine/<timestamp>/report.{json,md}.
+ *
+ * Regression gate: the run is compared with the previous report (reports/bench-engine/latest) or
+ * with --baseline <report.json or its folder>; figures worse by more than their measured noise
+ * (bench/engine-regression.ts) make the command exit 1. --no-gate only reports.
  */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,6 +25,7 @@ import { createPlainEngine } from "../src/engine/plain-engine.js";
 import { planThreads } from "../src/engine/thread-plan.js";
 import type { Engine } from "../src/engine/types.js";
 import { exactPercentile } from "../src/harness/stats/exact.js";
+import { compareReports, renderGate, type GateResult } from "./engine-regression.js";
 import { ensureLlamaServer } from "./llama-server-build.js";
 import { measureTtft, runClosedLoop, type LoadTarget } from "./llama-server-load.js";
 import { startGauntletServe, startLlamaServer, type RunningServer } from "./llama-server-process.js";
@@ -42,6 +48,11 @@ const { values } = parseArgs({
     "llama-server-threads": { type: "string" },
     child: { type: "string" },
     out: { type: "string", default: "reports" },
+    /** A previous report.json (or its folder) to gate against; default: the latest report under --out. */
+    baseline: { type: "string" },
+    "no-gate": { type: "boolean", default: false },
+    /** Smallest regression tolerance in percent (default 10). */
+    "tolerance-floor": { type: "string", default: "10" },
   },
 });
 
@@ -87,7 +98,17 @@ async function runPathsChild(o: { modelPath: string; threads: number; all: boole
   return {
     rows: names.map((n) => {
       const s = samples[n]!;
-      return { path: n, n: s.ms.length, p50: pct(s.ms, 50), p90: pct(s.ms, 90), mean: s.ms.reduce((a, b) => a + b, 0) / s.ms.length, ttftP50: pct(s.ttft, 50), sameTextAsNative: s.texts.every((t, i) => t === ref[i]) };
+      const half = Math.floor(s.ms.length / 2);
+      return {
+        path: n,
+        n: s.ms.length,
+        p50: pct(s.ms, 50),
+        p90: pct(s.ms, 90),
+        mean: s.ms.reduce((a, b) => a + b, 0) / s.ms.length,
+        ttftP50: pct(s.ttft, 50),
+        sameTextAsNative: s.texts.every((t, i) => t === ref[i]),
+        halvesP50: [pct(s.ms.slice(0, half), 50), pct(s.ms.slice(half), 50)],
+      };
     }),
   };
 }
@@ -195,6 +216,30 @@ if (!values["skip-http"]) {
 }
 
 report.environment.loadAverage1mAtEnd = loadavg()[0]!.toFixed(2);
-const md = renderMarkdown(report);
+
+/** The baseline to gate against: --baseline, else the newest earlier report. */
+function loadBaseline(): { name: string; report: EngineBenchReport } | null {
+  const given = values.baseline;
+  const path = given ? (given.endsWith(".json") ? given : join(given, "report.json")) : join(values.out!, "bench-engine", "latest", "report.json");
+  if (!existsSync(path)) {
+    if (given) throw new Error(`--baseline: no report at ${path}; give a report.json written by npm run bench:engine, or its folder`);
+    return null;
+  }
+  const parsed = JSON.parse(readFileSync(path, "utf8")) as EngineBenchReport;
+  if (parsed.benchmark !== "engine" || parsed.schemaVersion !== 1) throw new Error(`${path} is not an engine benchmark report (schemaVersion 1)`);
+  return { name: given ? path : `the previous run (${parsed.startedAt})`, report: parsed };
+}
+
+const baseline = values["no-gate"] ? null : loadBaseline();
+let gate: GateResult | null = null;
+let md = renderMarkdown(report);
+if (baseline) {
+  gate = compareReports(baseline.report, report, { floor: Number(values["tolerance-floor"]) / 100 });
+  md += `\n${renderGate(gate, baseline.name)}`;
+} else if (!values["no-gate"]) {
+  md += "\n## Regression gate\n\nNo earlier report to compare with: this run is the baseline of the next one.\n";
+}
 const dir = writeReport(join(values.out!, "bench-engine"), report, md);
+if (gate) writeFileSync(join(dir, "gate.json"), `${JSON.stringify({ baseline: baseline!.name, ...gate }, null, 2)}\n`);
 process.stdout.write(`${md}\nwritten to ${dir}\n`);
+if (gate && gate.regressions.length > 0) process.exitCode = 1;

@@ -11,6 +11,8 @@ export interface PathRow {
   mean: number;
   ttftP50: number;
   sameTextAsNative: boolean;
+  /** p50 of the first and of the second half of the requests (their spread is the regression gate's noise). */
+  halvesP50?: number[];
 }
 
 export interface PathsResult {

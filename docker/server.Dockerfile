@@ -6,10 +6,15 @@ FROM ${BASE_IMAGE}
 # Metadata first and the app last: the legacy builder commits one layer per instruction, so a change to src/
 # then rebuilds only the final COPY.
 LABEL gauntlet.image=server
+# MALLOC_MMAP_THRESHOLD_: Node reads sockets into 64 KiB buffers; glibc keeps freed ones of that size in its
+# heap, so after a burst (large uploads, many connections) RSS never falls again, and the memory guard, which
+# reads RSS, would refuse every request (503) long after the memory was freed. From 64 KiB up, glibc maps
+# and unmaps instead, and RSS follows what is really in use (tests/containers/memory-guard.test.ts).
 ENV NODE_ENV=production \
     CACHE_DIR=/data \
     NODE_LLAMA_CPP_GPU=false \
-    NODE_LLAMA_CPP_SKIP_DOWNLOAD=true
+    NODE_LLAMA_CPP_SKIP_DOWNLOAD=true \
+    MALLOC_MMAP_THRESHOLD_=65536
 VOLUME /data
 EXPOSE 8080
 WORKDIR /app

@@ -20,6 +20,7 @@ import { readBounded, syncDirectory, unlinkQuietly, writeAtomic } from "./file-o
 import { KeyedLock } from "./keyed-lock.js";
 import { Quarantine } from "./quarantine.js";
 import { RecordIndex } from "./record-index.js";
+import { UnusablePaths } from "./unusable-paths.js";
 import { CORRUPTION_REASONS, decodeRecord, encodeRecord, isRecordKey } from "./record-codec.js";
 import type { CacheRecord, CorruptionReason } from "./record-codec.js";
 
@@ -85,12 +86,6 @@ export interface DiskStoreStats {
 
 const RECORD_FILE = /^[0-9a-f]{64}\.rec$/;
 const QUARANTINE_DIR = "quarantine";
-/** Codes that concern one path only: something other than a readable regular file sits where the record should. */
-const PER_PATH_CODES = new Set(["EISDIR", "EINVAL", "ELOOP", "ENXIO", "ENODEV"]);
-/** Codes that concern one path if the directory itself is still readable. */
-const PERMISSION_CODES = new Set(["EACCES", "EPERM"]);
-/** How many unusable keys are remembered (so each is reported once). */
-const MAX_UNUSABLE_KEYS = 4096;
 
 export class DiskStore {
   private readonly fs: CacheFs;
@@ -101,8 +96,7 @@ export class DiskStore {
   private readonly maxTotalBytes: number;
   /** Every record known to be valid on disk, least recently used first. */
   private readonly index = new RecordIndex();
-  /** Keys whose record path was found unusable (insertion order: oldest first). */
-  private readonly unusable = new Set<string>();
+  private readonly unusable: UnusablePaths;
   private evictions = 0;
   private isOpen = false;
   private tempSeq = 0;
@@ -119,6 +113,7 @@ export class DiskStore {
       maxBytes: opts.quarantineMaxBytes ?? 16 * 1024 * 1024,
       now: opts.now ?? Date.now,
     });
+    this.unusable = new UnusablePaths(this.fs, opts.dir, opts.onUnusable);
   }
 
   /** False until open() succeeds. */
@@ -250,11 +245,11 @@ export class DiskStore {
       } catch (err) {
         const error = CacheIoError.from(err, "put", fileName);
         // Renaming onto a directory: that key's path is in the way, the store itself works.
-        if (error.code === "EISDIR") return { ok: false, error: this.markUnusable(record.key, error), unusable: true };
+        if (error.code === "EISDIR") return { ok: false, error: this.unusable.mark(record.key, error), unusable: true };
         return { ok: false, error: this.report(error) };
       }
       this.index.use(record.key, data.length, record.createdAt);
-      this.unusable.delete(record.key);
+      this.unusable.usable(record.key);
       return { ok: true };
     });
     if (!written.ok) return written;
@@ -334,18 +329,18 @@ export class DiskStore {
       } catch (err) {
         this.index.delete(key);
         if (errorCode(err) === "ENOENT") {
-          this.unusable.delete(key);
+          this.unusable.usable(key);
           return { hit: false, reason: "absent" };
         }
         const error = CacheIoError.from(err, op, fileName);
-        if (await this.concernsOnePath(error.code)) return { hit: false, reason: "unusable", error: this.markUnusable(key, error) };
+        if (await this.unusable.concernsOnePath(error.code)) return { hit: false, reason: "unusable", error: this.unusable.mark(key, error) };
         return { hit: false, reason: "io-error", error: this.report(error) };
       }
       const decoded = Buffer.isBuffer(read)
         ? decodeRecord(read, { fingerprint: this.opts.fingerprint, maxBytes: this.maxRecordBytes, key })
         : ({ ok: false, reason: "oversize" } as const);
       const size = Buffer.isBuffer(read) ? read.length : read.oversize;
-      this.unusable.delete(key);
+      this.unusable.usable(key);
       if (decoded.ok) {
         if (op === "scan") this.index.found(key, size, decoded.record.createdAt);
         else this.index.use(key, size, decoded.record.createdAt);
@@ -362,31 +357,6 @@ export class DiskStore {
       }
       return { hit: false, reason };
     });
-  }
-
-  /** Whether a read failure is a problem of that one path rather than of the store (the directory still reads). */
-  private async concernsOnePath(code: string): Promise<boolean> {
-    if (PER_PATH_CODES.has(code)) return true;
-    if (!PERMISSION_CODES.has(code)) return false;
-    try {
-      await (await this.fs.open(this.opts.dir, "r")).close();
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Remembers an unusable key and reports it the first time only. */
-  private markUnusable(key: string, error: CacheIoError): CacheIoError {
-    if (this.unusable.has(key)) return error;
-    this.unusable.add(key);
-    if (this.unusable.size > MAX_UNUSABLE_KEYS) this.unusable.delete(this.unusable.values().next().value as string);
-    try {
-      this.opts.onUnusable?.(error);
-    } catch {
-      // ignored, see onUnusable
-    }
-    return error;
   }
 
   private tempName(stem: string): string {

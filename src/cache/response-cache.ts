@@ -4,7 +4,8 @@
  * give up past it (a breaker failure), and answers are persisted in the background after the client has
  * its answer (a pending write is served from memory meanwhile). The start-up scan runs in the background;
  * a failed open is retried later. Concurrent identical requests share one generation (single flight).
- * Every clear bumps a generation counter, so nothing read or written before a clear comes back after it.
+ * Generation counters make clears final: nothing read before a memory clear refills memory after it, and
+ * nothing read or written before a full clear comes back after it.
  */
 import { basename, dirname } from "node:path";
 import { nodeCacheFs, type CacheFs } from "./cache-fs.js";
@@ -84,6 +85,8 @@ export interface ResponseCacheStats {
   writeTimeouts: number;
   pendingWrites: number;
   droppedWrites: number;
+  /** Record directories of other models removed at open. */
+  staleModelDirsRemoved: number;
 }
 
 export interface SingleFlightResult {
@@ -127,7 +130,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const fs = opts.fs ?? nodeCacheFs;
   const guard = createTimedGuard(breaker, ioTimeoutMs);
   const memory = new LruCache<string, CachedResponse>({ maxBytes: opts.maxBytes, sizeOf });
-  const n = { hits: 0, misses: 0, corruptions: 0, recoveries: 0, unusable: 0, lookupTimeouts: 0, writeTimeouts: 0, droppedWrites: 0 };
+  const n = { staleDirs: 0, hits: 0, misses: 0, corruptions: 0, recoveries: 0, unusable: 0, lookupTimeouts: 0, writeTimeouts: 0, droppedWrites: 0 };
   const corruptKeys = new Set<string>();
   const store = new DiskStore({
     dir: opts.dir,
@@ -152,7 +155,9 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const pending = new Map<string, CachedResponse>();
   /** Background writes; each promise settles when its write really settles. */
   const writes = new Set<Promise<void>>();
-  /** Bumped by every clear: work started under an older generation must not refill the cache. */
+  /** Bumped by clearMemory() and clear(): reads started before must not refill memory. */
+  let memoryGeneration = 0;
+  /** Bumped by clear() only: reads and writes started before must not bring records back. */
   let generation = 0;
   let clearsRunning = 0;
   let attempt: Promise<void> = Promise.resolve();
@@ -209,10 +214,10 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     }
     diskError = null;
     if (openFailures > 0) events.diskRecovered?.();
-    const scanGeneration = generation;
+    const scanGeneration = memoryGeneration;
     scan = store
       .scan((record) => {
-        if (generation === scanGeneration) memory.set(record.key, record.value);
+        if (memoryGeneration === scanGeneration) memory.set(record.key, record.value);
       })
       .then(
         () => undefined,
@@ -266,6 +271,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
       attempt = (async () => {
         if (opts.pruneOtherModels) {
           const pruned = await removeStaleModelDirs({ fs, root: dirname(opts.dir), keep: basename(opts.dir) });
+          n.staleDirs += pruned.dirs;
           if (pruned.dirs > 0) events.staleModelsRemoved?.({ dirs: pruned.dirs, files: pruned.files, bytes: pruned.bytes });
           if (!pruned.ok) events.ioError?.(pruned.error);
         }
@@ -287,13 +293,14 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
       if (beingWritten) return hit(beingWritten);
       if (!store.available || clearsRunning > 0) return miss();
       const at = generation;
+      const memoryAt = memoryGeneration;
       const got = await guard.run(
         () => store.get(key),
         (r) => (r.hit ? "success" : r.reason === "io-error" ? "failure" : r.reason === "unusable" ? "neutral" : "success"),
       );
       if (got === TIMED_OUT) timedOut("get");
       if (got === REFUSED || got === TIMED_OUT || got === THREW || !got.hit || generation !== at) return miss();
-      memory.set(key, got.record.value);
+      if (memoryGeneration === memoryAt) memory.set(key, got.record.value);
       return hit(got.record.value);
     },
 
@@ -325,12 +332,13 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     },
 
     clearMemory() {
-      generation++;
+      memoryGeneration++;
       memory.clear();
     },
 
     async clear() {
       generation++;
+      memoryGeneration++;
       memory.clear();
       pending.clear();
       clearsRunning++;
@@ -375,6 +383,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
         writeTimeouts: n.writeTimeouts,
         pendingWrites: writes.size,
         droppedWrites: n.droppedWrites,
+        staleModelDirsRemoved: n.staleDirs,
       };
     },
 

@@ -6,7 +6,9 @@ export interface HarnessArgs {
   scenarios: string[];
   target: string | null;
   gates: string[];
+  /** The first --baseline (null without one); `baselines` has them all, in order. */
   baseline: string | null;
+  baselines: string[];
   baselineTolerancePct: number | null;
   out: string;
   load: string;
@@ -22,7 +24,7 @@ const OPTIONS = {
   scenario: { type: "string", multiple: true },
   target: { type: "string" },
   gate: { type: "string", multiple: true },
-  baseline: { type: "string" },
+  baseline: { type: "string", multiple: true },
   "baseline-tolerance": { type: "string" },
   out: { type: "string" },
   load: { type: "string" },
@@ -68,7 +70,8 @@ export function parseHarnessArgs(argv: readonly string[], allowed: readonly Flag
     scenarios: list("scenario"),
     target: str("target"),
     gates: list("gate"),
-    baseline: str("baseline"),
+    baseline: list("baseline")[0] ?? null,
+    baselines: list("baseline"),
     baselineTolerancePct: number(str("baseline-tolerance") ?? undefined, "baseline-tolerance", errors),
     out: str("out") ?? "reports",
     load: str("load") ?? "load",
@@ -85,8 +88,10 @@ export function parseHarnessArgs(argv: readonly string[], allowed: readonly Flag
 }
 
 export const COMMON_HELP = `  --gate EXPR               add a gate to every scenario, e.g. 'p99 < 3 * p50' (repeatable)
-  --baseline FILE           compare with a stored report.json; regressions beyond the tolerance are gates
-  --baseline-tolerance PCT  fixed tolerance instead of max(10%, 3 x the baseline's own noise)
+  --baseline FILE           compare with a stored report.json; regressions beyond the tolerance are gates.
+                            Repeat it with several stored runs: they are compared as their median, and the
+                            tolerance comes from their run-to-run spread (one run: its within-run noise only)
+  --baseline-tolerance PCT  fixed tolerance instead of max(10%, 3 x the baselines' noise)
   --out DIR                 reports root (default reports): writes DIR/<timestamp>-<name>/ and DIR/latest
   --load DIR                scenario and threshold definitions (default load)
   --name NAME               run name used in the report directory

@@ -97,10 +97,17 @@ export async function runHarnessCommand(c: HarnessCommand): Promise<number> {
     scenarios = scenarios.filter((s) => !needBundled.includes(s));
   }
   let baseline = null;
-  if (args.baseline !== null) {
-    const b = await readBaseline(args.baseline);
-    if (!b.ok) return usage(io, command, b.error);
-    baseline = { report: b.report, source: args.baseline, policy: loaded.defs.thresholds.baseline, fixedTolerancePct: args.baselineTolerancePct };
+  if (args.baselines.length > 0) {
+    const reports = [];
+    for (const path of args.baselines) {
+      const b = await readBaseline(path);
+      if (!b.ok) return usage(io, command, b.error);
+      reports.push(b.report);
+    }
+    baseline = {
+      report: reports[0]!, others: reports.slice(1), source: args.baselines.join(", "),
+      policy: loaded.defs.thresholds.baseline, fixedTolerancePct: args.baselineTolerancePct,
+    };
   }
   const limits = {
     ...loaded.defs.thresholds.validity,
@@ -128,7 +135,7 @@ export async function runHarnessCommand(c: HarnessCommand): Promise<number> {
       stages: [stressStage({ scenarios, thresholds: loaded.defs.thresholds, extraGates, server }), ...(c.extraStages ?? [])],
       limits, capacity, autocannon, baseline, outRoot: args.out, cwd: process.cwd(), clock: systemClock,
       progress, signal: controller.signal, githubSummaryPath: c.env.GITHUB_STEP_SUMMARY || null,
-      config: { command, target: server.kind === "target" ? server.baseUrl : null, validity: limits, thresholds: loaded.defs.thresholds, baseline: args.baseline },
+      config: { command, target: server.kind === "target" ? server.baseUrl : null, validity: limits, thresholds: loaded.defs.thresholds, baseline: args.baselines },
     });
     progress.end();
     printOutcome(io, command, outcome);

@@ -30,6 +30,8 @@ export interface SlotDecoder {
   /** The sequence starts / stops generating (a batch waits for every generating sequence). */
   enter(seq: number): void;
   leave(seq: number): void;
+  /** Runs `work` (a native call on the context's KV cache, e.g. loading a state) while no decode runs on the context. */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
 }
 
 function threadSetter(ctx: DecodeContext) {
@@ -65,6 +67,8 @@ export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threa
     release: () => undefined,
     enter: () => undefined,
     leave: () => undefined,
+    // The slot owns its context and awaits its own decodes: nothing else runs on it meanwhile.
+    exclusive: (work) => work(),
   };
 }
 
@@ -86,8 +90,20 @@ export function createBatchScheduler(ctx: DecodeContext, batchSize: number, thre
   /** Sequences whose logits from the last decode are not sampled yet. */
   const holding = new Set<number>();
   const queue: Pending[] = [];
+  /** Work that must not overlap a decode of the context (run between batches, first come first served). */
+  const exclusives: Array<() => Promise<void>> = [];
   let running = false;
   let fallbackScheduled = false;
+
+  const runExclusive = async (work: () => Promise<void>) => {
+    running = true;
+    try {
+      await work();
+    } finally {
+      running = false;
+      maybeDispatch(false);
+    }
+  };
 
   const dispatch = async () => {
     running = true;
@@ -135,7 +151,13 @@ export function createBatchScheduler(ctx: DecodeContext, batchSize: number, thre
 
   /** Dispatch when nobody still needs the last logits and every generating sequence is queued (or a tick passed). */
   const maybeDispatch = (tickPassed: boolean) => {
-    if (running || queue.length === 0 || holding.size > 0) return;
+    if (running) return;
+    const next = exclusives.shift();
+    if (next) {
+      void runExclusive(next);
+      return;
+    }
+    if (queue.length === 0 || holding.size > 0) return;
     const queued = new Set(queue.map((p) => p.seq));
     const all = [...generating].every((s) => queued.has(s));
     if (all || tickPassed) {
@@ -170,6 +192,12 @@ export function createBatchScheduler(ctx: DecodeContext, batchSize: number, thre
       generating.delete(seq);
       holding.delete(seq);
       maybeDispatch(false);
+    },
+    exclusive(work) {
+      return new Promise((resolve, reject) => {
+        exclusives.push(() => work().then(resolve, reject));
+        maybeDispatch(false);
+      });
     },
   };
 }

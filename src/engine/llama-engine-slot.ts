@@ -49,6 +49,13 @@ export interface EngineSlot {
   run(prompt: readonly Token[], sampling: SlotSampling, signal: AbortSignal | undefined, sink: TokenSink): Promise<SlotRun>;
   /** Evaluates `tokens` into the KV cache without sampling (keeps a common prefix). */
   prime(tokens: readonly Token[]): Promise<void>;
+  /** Saves the KV state of the tokens held now to `path` (for restoreState on any slot of the same model). */
+  saveState(path: string): Promise<void>;
+  /**
+   * Replaces the slot's KV state with the one saved at `path`; true when the slot then holds exactly
+   * `expected` (else it is left empty).
+   */
+  restoreState(path: string, expected: readonly Token[]): Promise<boolean>;
   clear(): Promise<void>;
 }
 
@@ -56,6 +63,9 @@ interface AddonContext extends DecodeContext {
   sampleToken(batchLogitIndex: number, sampler: AddonSampler): Promise<number>;
   removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean;
   disposeSequence(sequenceId: number): void;
+  getContextSize(): number;
+  saveSequenceStateToFile?(filePath: string, sequenceId: number, tokens: Uint32Array): Promise<number>;
+  loadSequenceStateFromFile?(filePath: string, sequenceId: number, maxContextSize: number): Promise<Uint32Array>;
 }
 
 interface AddonSampler {
@@ -68,7 +78,7 @@ export interface NativeAccess {
   newSampler(): AddonSampler;
 }
 
-const ADDON_METHODS = ["initBatch", "addToBatch", "decodeBatch", "sampleToken", "removeTokenCellsFromSequence", "disposeSequence", "setThreads"] as const;
+const ADDON_METHODS = ["initBatch", "addToBatch", "decodeBatch", "sampleToken", "removeTokenCellsFromSequence", "disposeSequence", "setThreads", "getContextSize"] as const;
 
 /**
  * node-llama-cpp's addon objects behind a context, or the names of the private members that are
@@ -120,6 +130,8 @@ function commonPrefixOf(held: readonly number[], tokens: readonly number[]): num
   while (i < n && held[i] === tokens[i]) i++;
   return i;
 }
+
+const sameTokens = (a: readonly number[], b: readonly number[]) => a.length === b.length && commonPrefixOf(a, b) === a.length;
 
 /**
  * A slot on the addon: sequence `seq` of a context, decoded by `decoder` (its own context, or a
@@ -209,6 +221,23 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
         const keep = trimTo(commonPrefixOf(held, tokens));
         if (keep < tokens.length) await decode(tokens.slice(keep), false);
       }),
+    saveState: async (path) => {
+      const save = ctx.saveSequenceStateToFile;
+      if (typeof save !== "function") throw new Error("this node-llama-cpp build cannot save a sequence's state");
+      const tokens = Uint32Array.from(held);
+      await decoder.exclusive(() => save.call(ctx, path, seq, tokens));
+    },
+    restoreState: (path, expected) =>
+      guard(async () => {
+        const load = ctx.loadSequenceStateFromFile;
+        if (typeof load !== "function") throw new Error("this node-llama-cpp build cannot load a sequence's state");
+        clearNow();
+        const loaded = await decoder.exclusive(() => load.call(ctx, path, seq, ctx.getContextSize()));
+        held = Array.from(loaded);
+        if (sameTokens(held, expected)) return true;
+        clearNow();
+        return false;
+      }),
     clear: async () => clearNow(),
   };
 }
@@ -258,6 +287,20 @@ export function createEvaluateSlot(context: LlamaContext): EngineSlot {
       const keep = prefix(tokens);
       await trimTo(keep);
       if (keep < tokens.length) await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(keep) as Token[]);
+    },
+    async saveState(path) {
+      await sequence.saveStateToFile(path);
+    },
+    async restoreState(path, expected) {
+      try {
+        await sequence.loadStateFromFile(path, { acceptRisk: true });
+      } catch (err) {
+        await sequence.clearHistory().catch(() => undefined);
+        throw err;
+      }
+      if (sameTokens(sequence.contextTokens, expected)) return true;
+      await sequence.clearHistory();
+      return false;
     },
     clear: () => sequence.clearHistory(),
   };

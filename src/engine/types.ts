@@ -89,6 +89,8 @@ export interface EngineStats {
   sessionRoutes: number;
   /** Slot choices decided by the longest cached prompt prefix (a non-empty one). */
   prefixRoutes: number;
+  /** Times the warmed system prompt's saved state was restored into a slot instead of evaluated again. */
+  warmRestores?: number;
   /** Text tokenizations answered from the tokenizer cache / computed. */
   tokenizerCacheHits: number;
   tokenizerCacheMisses: number;
@@ -118,7 +120,13 @@ export interface Engine {
    * number of prefix tokens now held.
    */
   warmSystemPrompt?(systemPrompt: string, slot: number): Promise<number>;
-  /** Forgets every slot's cached prompt state. The caller holds every slot or knows none is busy. */
+  /**
+   * The warmed system prompt (warmSystemPrompt) as it stands: its tokens (0 = none), the slots whose
+   * KV cache holds it right now, and whether its state is saved so that it can be restored into
+   * any slot (requests starting with it then reuse it even after other prompts evicted it).
+   */
+  promptCacheState?(): { tokens: number; residentSlots: number[]; persisted: boolean };
+  /** Forgets every slot's cached prompt state and the warmed system prompt. The caller holds every slot or knows none is busy. */
   clearPromptState?(): Promise<void>;
   /** Cumulative counters (prefix reuse, tokens, routing). */
   stats?(): EngineStats;

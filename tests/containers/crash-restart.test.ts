@@ -1,9 +1,22 @@
-import { mkdtemp, rm } from "node:fs/promises";
+/**
+ * kill -9 of the server container while it writes response-cache records, then a restart on the same cache
+ * volume. Records are written behind the answers (src/server/caching-inference.ts), so an answer alone does not
+ * make its record durable: what must hold is that every record completely written before the kill is served as
+ * a hit with the text that was answered, that nothing torn is ever served, and that every answer is given again
+ * with the same text. The first server delays each record's fsync (test-only GAUNTLET_DEBUG_CACHE_FS_FAULT
+ * slow-sync), so the kill lands inside writes; while it is down one complete record is truncated (a torn record,
+ * as a file system without atomic rename could leave), which the restarted server must quarantine, not serve.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { listCacheFiles, recordProblem } from "./helpers/cache-files.js";
+import { decodeRecord } from "../../src/cache/record-codec.js";
+import { corruptionOp, seededRandom } from "../../src/harness/chaos/corrupt.js";
+import { keyOf } from "../../src/harness/chaos/main-context.js";
+import type { ChatBody } from "../../src/harness/chaos/main-context.js";
+import { listCacheFiles, recordFingerprint, recordProblem } from "./helpers/cache-files.js";
 import type { CacheFiles } from "./helpers/cache-files.js";
 import { containerLogs, containerState, killContainer, removeContainer } from "./helpers/docker-client.js";
 import type { ContainerState } from "./helpers/docker-client.js";
@@ -14,37 +27,75 @@ import { startServerContainer, type ServerContainer } from "./helpers/server-con
 const BEFORE_CRASH = 10;
 /** Responses completed during the load before the kill; the kill then lands among writes in flight. */
 const KILL_AFTER_OK = 15;
+/** Every record fsync of the first server waits this long: longer than the kill takes to land. */
+const SLOW_SYNC_MS = 40;
 
-async function chat(url: string, i: number): Promise<{ status: number; text: string }> {
+interface Answer {
+  body: ChatBody;
+  text: string;
+}
+
+interface Reply {
+  status: number;
+  text: string;
+  cacheHit: string | null;
+}
+
+const textOf = (raw: string) => {
+  try {
+    return (JSON.parse(raw) as { choices?: Array<{ message?: { content?: string } }> }).choices?.[0]?.message?.content ?? "";
+  } catch {
+    return "";
+  }
+};
+
+async function chat(url: string, body: ChatBody): Promise<Reply> {
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(chatRequest(i, { stream: false, maxTokens: 24 }).body),
+    body: JSON.stringify({ ...body, stream: false }),
     signal: AbortSignal.timeout(30_000),
   });
-  const body = (await res.json()) as { choices?: Array<{ message: { content: string } }> };
-  return { status: res.status, text: body.choices?.[0]?.message.content ?? "" };
+  return { status: res.status, text: textOf(await res.text()), cacheHit: res.headers.get("x-cache-hit") };
 }
+
+const bodyOf = (i: number) => chatRequest(i, { stream: false, maxTokens: 24 }).body as ChatBody;
 
 describe("server killed with SIGKILL mid-write", () => {
   let dataDir = "";
   let first: ServerContainer | undefined;
   let second: ServerContainer | undefined;
-  const textsBefore: string[] = [];
+  const before: Answer[] = [];
+  const during: Answer[] = [];
   let load: LoadSummary | undefined;
   let killed: ContainerState | undefined;
   let afterKill: CacheFiles | undefined;
+  let recordDir = "";
+  let fingerprint = "";
+  /** Answers whose record was complete (decodes) on disk while the server was down. */
+  const complete = new Set<Answer>();
+  let torn: { answer: Answer; key: string } | undefined;
+  const replies = new Map<Answer, Reply>();
+
+  const pathOf = (a: Answer) => join(recordDir, `${keyOf({ fingerprint }, a.body)}.rec`);
+  const isComplete = async (a: Answer) => (await recordProblem(pathOf(a)).catch(() => "absent")) === null;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "gauntlet-crash-"));
-    first = await startServerContainer({ name: "crash-first", dataDir });
+    first = await startServerContainer({ name: "crash-first", dataDir, env: { GAUNTLET_DEBUG_CACHE_FS_FAULT: `slow-sync:${SLOW_SYNC_MS}` } });
     for (let i = 0; i < BEFORE_CRASH; i++) {
-      const r = await chat(first.url, i);
+      const r = await chat(first.url, bodyOf(i));
       expect(r.status).toBe(200);
-      textsBefore.push(r.text);
+      before.push({ body: bodyOf(i), text: r.text });
     }
+    // The records of these are written behind their answers: wait until all are on disk.
+    for (let i = 0; i < 100 && (afterKill = await listCacheFiles(join(dataDir, "responses"))).records.length < BEFORE_CRASH; i++) await sleep(100);
+    const sample = afterKill!.records[0];
+    fingerprint = (sample ? await recordFingerprint(sample) : null) ?? "";
+    expect(fingerprint, "no record of the first answers reached the disk").toMatch(/^[0-9a-f]{64}$/);
+    recordDir = join(dataDir, "responses", fingerprint.slice(0, 16));
 
-    // Steady deterministic traffic (each answer a new cache record); kill -9 once enough have completed.
+    // Steady deterministic traffic (each answer a new record); kill -9 right after an answer, inside its write.
     const stop = new AbortController();
     let kill: Promise<void> | undefined;
     const target = first;
@@ -54,10 +105,12 @@ describe("server killed with SIGKILL mid-write", () => {
       ratePerSec: 40,
       maxInFlight: 8,
       timeoutMs: 20_000,
-      request: (i) => chatRequest(1000 + i, { maxTokens: 24 }),
+      request: (i) => chatRequest(1000 + i, { stream: false, maxTokens: 24 }),
       stop: stop.signal,
-      onResponse: (status, soFar) => {
-        if (status === 200 && soFar.ok === KILL_AFTER_OK && !stop.signal.aborted) {
+      onResponse: (status, soFar, detail) => {
+        if (status !== 200) return;
+        during.push({ body: detail.request.body as ChatBody, text: textOf(detail.body) });
+        if (soFar.ok === KILL_AFTER_OK && !stop.signal.aborted) {
           kill = killContainer(target.id);
           stop.abort();
         }
@@ -65,13 +118,27 @@ describe("server killed with SIGKILL mid-write", () => {
     });
     await kill;
     killed = await containerState(first.id);
+
+    // While it is down: what is on disk, which answers have a complete record; then tear one complete record.
     afterKill = await listCacheFiles(join(dataDir, "responses"));
+    for (const a of [...before, ...during]) if (await isComplete(a)) complete.add(a);
+    const victim = before.find((a) => complete.has(a));
+    if (victim) {
+      const path = pathOf(victim);
+      const decoded = decodeRecord(await readFile(path), { fingerprint, maxBytes: 8 << 20, key: keyOf({ fingerprint }, victim.body) });
+      if (decoded.ok) {
+        await corruptionOp("truncate").apply(path, { random: seededRandom(7), record: decoded.record });
+        torn = { answer: victim, key: keyOf({ fingerprint }, victim.body) };
+      }
+    }
     console.log(
-      `[crash-restart] load until the kill: ${JSON.stringify(load)}; on disk after the kill: ${afterKill.records.length} record(s), ` +
-        `${afterKill.temps.length} temp file(s), ${afterKill.quarantined.length} quarantined`,
+      `[crash-restart] load until the kill: ${JSON.stringify(load)}; on disk while down: ${afterKill.records.length} record(s), ` +
+        `${afterKill.temps.length} temp file(s) of interrupted writes; ${[...during].filter((a) => complete.has(a)).length} of ${during.length} answers of the load had a complete record; ` +
+        `one record of the first answers truncated: ${torn ? "yes" : "no"}`,
     );
 
     second = await startServerContainer({ name: "crash-second", dataDir });
+    for (const a of [...before, ...during]) replies.set(a, await chat(second.url, a.body));
   }, 180_000);
 
   afterAll(async () => {
@@ -85,20 +152,40 @@ describe("server killed with SIGKILL mid-write", () => {
     expect(killed).toMatchObject({ running: false, exitCode: 137, oomKilled: false });
   });
 
-  test("starts again on the same cache volume and serves a chat completion", async () => {
-    const r = await chat(second!.url, 5000);
+  test("the kill landed inside record writes: temp files of interrupted writes, or answers whose record was not complete", () => {
+    const unwritten = during.filter((a) => !complete.has(a)).length;
+    expect(afterKill!.temps.length + unwritten, "every write had finished before the kill: no torn write was tested").toBeGreaterThan(0);
+  });
+
+  test("starts again on the same cache volume and serves a new chat completion", async () => {
+    const r = await chat(second!.url, bodyOf(5000));
     expect(r.status, await containerLogs(second!.id)).toBe(200);
     expect(r.text.length).toBeGreaterThan(0);
   });
 
-  test("answers the requests completed before the crash with the same text after the restart", async () => {
-    const after: string[] = [];
-    for (let i = 0; i < BEFORE_CRASH; i++) {
-      const r = await chat(second!.url, i);
-      expect(r.status).toBe(200);
-      after.push(r.text);
-    }
-    expect(after).toEqual(textsBefore);
+  test("gives every answer of before the kill again with the same text", () => {
+    const all = [...before, ...during];
+    expect(all.length).toBeGreaterThanOrEqual(BEFORE_CRASH + KILL_AFTER_OK);
+    const differing = all.filter((a) => replies.get(a)?.status !== 200 || replies.get(a)?.text !== a.text);
+    expect(differing.map((a) => ({ asked: a.body.messages[0]!.content, was: a.text, now: replies.get(a) }))).toEqual([]);
+  });
+
+  test("serves every record completely written before the kill as a cache hit", () => {
+    const intact = [...complete].filter((a) => a !== torn?.answer);
+    expect(intact.length).toBeGreaterThanOrEqual(BEFORE_CRASH - 1);
+    const lost = intact.filter((a) => replies.get(a)?.cacheHit !== "true");
+    expect(lost.map((a) => ({ asked: a.body.messages[0]!.content, reply: replies.get(a) }))).toEqual([]);
+  });
+
+  test("quarantines the torn record instead of serving it, and stores a fresh one in its place", async () => {
+    expect(torn, "no complete record of the first answers to tear").toBeDefined();
+    expect(replies.get(torn!.answer)).toMatchObject({ status: 200, text: torn!.answer.text, cacheHit: "false" });
+    const files = await listCacheFiles(join(dataDir, "responses"));
+    expect(files.quarantined.filter((p) => p.includes(`.${torn!.key}.rec.`)), `quarantine holds: ${files.quarantined.join(", ")}`).toHaveLength(1);
+    // Written behind the answer: give it a moment.
+    let problem: string | null = "absent";
+    for (let i = 0; i < 50 && problem !== null; i++, await sleep(100)) problem = await recordProblem(pathOf(torn!.answer)).catch(() => "absent");
+    expect(problem).toBeNull();
   });
 
   test("keeps every response-cache record in place intact and removes the crash's temp files", async () => {

@@ -371,4 +371,25 @@ describe("response cache in /health and /metrics", () => {
     fs.release();
     await s.app.close();
   });
+
+  test("record directories of an older model are removed at start-up and logged with their counts", async () => {
+    const probe = await server();
+    const dir = probe.config.cacheDir;
+    await probe.app.close();
+    const old = join(dir, "responses", "0123456789abcdef");
+    mkdirSync(join(old, "quarantine"), { recursive: true });
+    writeFileSync(join(old, `${"1".repeat(64)}.rec`), Buffer.alloc(700, 1));
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split("\n")) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const s = await server({ cacheDir: dir }, false, { logLevel: "info", logStream: stream });
+    await waitFor(async () => (await s.app.inject({ method: "GET", url: "/health" })).json().responseCache.staleModelDirsRemoved === 1);
+    expect(readdirSync(join(dir, "responses"))).not.toContain("0123456789abcdef");
+    expect(lines.find((l) => String(l.msg).includes("record directories of other models"))).toMatchObject({ dirs: 1, files: 1, bytes: 700 });
+    await s.app.close();
+  });
 });

@@ -72,8 +72,46 @@ describe("compareWithBaseline", () => {
     const out = compareWithBaseline([{ ...base.scenarios[1]!, name: "new-one" }], base, opts, env);
     expect(out.notes).toEqual([
       "baseline: the baseline ran on a different CPU (AMD EPYC 7B13, 2 cores); differences may not be regressions",
+      expect.stringMatching(/^baseline: one baseline run/),
       'baseline: no scenario "new-one" in the baseline; not compared',
     ]);
     expect(out.gates).toEqual([]);
+  });
+});
+
+describe("compareWithBaseline over several stored runs (run-to-run noise)", () => {
+  const runAt = (factor: number) => {
+    const r = exampleReport();
+    r.scenarios = r.scenarios.map((s) => scaled(s, factor));
+    return r;
+  };
+
+  test("compares with the median run and derives the tolerance from the spread between runs", () => {
+    // Five baseline runs whose p95 spreads by about 8% run to run: 3 x that noise is above the 10% floor.
+    const runs = [1.0, 0.92, 1.08, 0.96, 1.04].map(runAt);
+    const out = compareWithBaseline(runs[0]!.scenarios, runs[0]!, { ...opts, others: runs.slice(1) });
+    const p95 = out.info.comparisons.find((c) => c.scenario === "embeddings" && c.metric === "p95")!;
+    expect(p95.baseline).toBeCloseTo(exampleReport().scenarios[1]!.latencyMs.p95!, 6); // the median run
+    const gate = out.gates.find((g) => g.id === "embeddings/baseline-p95")!;
+    const factor = Number(/\* ([\d.]+)$/.exec(gate.gate.source)?.[1]);
+    // sample stddev of [1, .92, 1.08, .96, 1.04] = 0.0632 -> 6.3% -> x3 = 19%
+    expect(factor).toBeGreaterThan(1.17);
+    expect(factor).toBeLessThan(1.21);
+    expect(out.notes.join("\n")).toMatch(/5 baseline runs: tolerances from the spread between them/);
+  });
+
+  test("a run 15% slower passes against noisy baselines and fails against steady ones", () => {
+    const current = [scaled(exampleReport().scenarios[1]!, 1.15)];
+    const noisy = [1.0, 0.9, 1.1, 0.95, 1.05].map(runAt);
+    const steady = [1.0, 0.995, 1.005, 0.99, 1.01].map(runAt);
+    const verdict = (runs: ReturnType<typeof runAt>[]) =>
+      compareWithBaseline(current, runs[0]!, { ...opts, others: runs.slice(1) }).info.comparisons.find((c) => c.metric === "p95")!.verdict;
+    expect(verdict(noisy)).toBe("same");
+    expect(verdict(steady)).toBe("worse");
+  });
+
+  test("one stored run says its tolerance rests on within-run sampling noise only", () => {
+    const out = compareWithBaseline(exampleReport().scenarios, exampleReport(), opts);
+    expect(out.notes.join("\n")).toMatch(/one baseline run: tolerances from its within-run sampling noise only/);
   });
 });

@@ -7,7 +7,7 @@ describe("parseHarnessArgs", () => {
   test("reads repeatable and single options with defaults for the rest", () => {
     const r = parseHarnessArgs(["--scenario", "a", "--scenario=b", "--gate", "p50 < 9", "--gate", "errors == 0", "--target", "http://127.0.0.1:1", "--out", "x"], ALL);
     expect(r).toEqual({ ok: true, args: {
-      scenarios: ["a", "b"], target: "http://127.0.0.1:1", gates: ["p50 < 9", "errors == 0"], baseline: null, baselineTolerancePct: null,
+      scenarios: ["a", "b"], target: "http://127.0.0.1:1", gates: ["p50 < 9", "errors == 0"], baseline: null, baselines: [], baselineTolerancePct: null,
       out: "x", load: "load", name: null, maxLoopDelayMs: null, maxLatenessMs: null, help: false,
     } });
   });
@@ -21,6 +21,12 @@ describe("parseHarnessArgs", () => {
     expect(parseHarnessArgs(["--max-loop-delay-ms", "soon"], ALL)).toEqual({ ok: false, error: '--max-loop-delay-ms needs a number >= 0, got "soon"' });
     expect(parseHarnessArgs(["--gate"], ALL)).toMatchObject({ ok: false, error: expect.stringMatching(/--gate/) });
     expect(parseHarnessArgs(["quick"], ALL)).toEqual({ ok: false, error: 'unexpected argument "quick"; options start with --' });
+  });
+
+  test("--baseline may be repeated: every stored run is kept, in order", () => {
+    const r = parseHarnessArgs(["--baseline", "a.json", "--baseline", "b.json", "--baseline", "c.json"], ALL);
+    expect(r.ok && r.args.baselines).toEqual(["a.json", "b.json", "c.json"]);
+    expect(r.ok && r.args.baseline).toBe("a.json");
   });
 
   test("accepts 0 as a limit and needs --baseline for --baseline-tolerance", () => {

@@ -312,6 +312,7 @@ describe("response cache: opening the disk", () => {
     const { c } = cache({ dir: join(root, FP.slice(0, 16)), pruneOtherModels: true, events: { staleModelsRemoved: (r) => void removed.push(r) } });
     await c.open();
     expect(removed).toEqual([{ dirs: 1, files: 1, bytes: 3 }]);
+    expect(c.stats().staleModelDirsRemoved).toBe(1);
     expect(readdirSync(root)).toEqual([FP.slice(0, 16)]);
   });
 });
@@ -377,5 +378,22 @@ describe("response cache: answers stored while the disk store is still opening",
     await opened;
     for (let i = 0; i < 500 && c.stats().diskEntries === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(c.stats().diskEntries).toBe(1);
+  });
+});
+
+describe("response cache: a memory clear is not a clear", () => {
+  test("a write pending during a memory clear (memory guard) still lands and stays on disk", async () => {
+    const fs = new StallingFs();
+    const { c } = cache({ fs, ioTimeoutMs: 60_000 });
+    await c.open();
+    await c.ready();
+    fs.stallWrites = true;
+    c.store(keyOf(1), valueOf(1));
+    c.clearMemory();
+    fs.release();
+    await c.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(readdirSync(c.dir)).toContain(`${keyOf(1)}.rec`);
+    expect(await c.lookup(keyOf(1))).toEqual(valueOf(1));
   });
 });

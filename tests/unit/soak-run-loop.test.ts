@@ -22,8 +22,9 @@ function profile(over: Partial<SoakProfile> = {}): SoakProfile {
 /**
  * `sendStallMs`: every tenth send blocks the harness this long (a harness that cannot keep up).
  * `stepping`: requests take their latency on the clock (they hold their slot), not no time at all.
+ * `foreignPct(window)`: the share of the machine's CPU other processes used in that window.
  */
-async function simulate(p: SoakProfile, server: SimulatedServerOptions, plannedMs = p.durationMs!, harness: { sendStallMs?: number; stepping?: boolean } = {}) {
+async function simulate(p: SoakProfile, server: SimulatedServerOptions, plannedMs = p.durationMs!, harness: { sendStallMs?: number; stepping?: boolean; foreignPct?: (window: number) => number } = {}) {
   const clock = harness.stepping ? createSteppingClock(1000) : createFakeClock(1000);
   const sim = createSimulatedServer({ ...server, ...(harness.stepping ? { clock } : {}) });
   let sends = 0;
@@ -35,9 +36,21 @@ async function simulate(p: SoakProfile, server: SimulatedServerOptions, plannedM
   const state = createSoakState(start);
   state.add(metaLifetime(1, 0, new Date("2025-01-01T00:00:00Z"), "start", { pid: 1, command: null, model: null, memory: "rss+heap+external", memoryNote: "simulated" }));
   const windows: WindowPayload[] = [];
+  const cpu = { totalTicks: 0, idleTicks: 0, ownTicks: 0 };
+  let snapshots = 0;
+  const cpuSnapshot = async () => {
+    const window = snapshots++ - 1;
+    if (window >= 0) {
+      const foreign = harness.foreignPct!(window) * 10;
+      cpu.totalTicks += 1000;
+      cpu.ownTicks += 150;
+      cpu.idleTicks += 1000 - 150 - foreign;
+    }
+    return { ...cpu };
+  };
   const result = await runSegment(
     { profile: p, model: null, lifetime: 1, startRunMs: 0, endRunMs: plannedMs, firstWindowIndex: 0, firstRequestIndex: 0, canaryReference: null },
-    { clock, send, readMemory: sim.readMemory, wallClock: () => new Date("2025-01-01T00:01:00Z"), onWindow: async (w) => { windows.push(w); state.add(w); } },
+    { clock, send, readMemory: sim.readMemory, ...(harness.foreignPct ? { cpuSnapshot } : {}), wallClock: () => new Date("2025-01-01T00:01:00Z"), onWindow: async (w) => { windows.push(w); state.add(w); } },
   );
   state.add({ type: "end", atMs: result.endRunMs, at: "2025-01-01T00:01:00.000Z" });
   const snap = state.snapshot();
@@ -169,6 +182,32 @@ describe("soak-run loop, state and verdict (simulated server, fake clock)", () =
     expect(series.stability!.classes.map((c) => c.label)).toEqual(["prompts of 1 sentence(s)", "prompts of 8 sentence(s)", "prompts of 32 sentence(s)"]);
     const judged = series.stability!.classes.reduce((a, c) => a + c.points.length, 0);
     expect(judged).toBeGreaterThanOrEqual(verdict.latency.judged);
+  });
+
+  test("records per window how much of the machine's CPU other processes used", async () => {
+    const { windows, snap, report } = await simulate(profile(), { seed: 16 }, 60_000, { foreignPct: (w) => (w % 2 === 0 ? 10 : 30) });
+    expect(windows.map((w) => w.host?.foreignCpuPct)).toEqual(windows.map((_, i) => (i % 2 === 0 ? 10 : 30)));
+    expect(snap.host).toMatchObject({ measuredWindows: windows.length, noisyWindows: 0, maxForeignPct: 30 });
+    expect(report.scenarios[0]!.notes.join("\n")).toMatch(/host: other processes used 20(\.0)?% of the machine's CPU on average \(max 30%\); 0 of 12 windows above 40%/);
+    const none = await simulate(profile(), { seed: 16 });
+    expect(none.windows.every((w) => w.host?.foreignCpuPct === null)).toBe(true);
+    expect(none.report.scenarios[0]!.notes.join("\n")).toMatch(/host: other processes' CPU not measured/);
+  });
+
+  test("latency windows while other processes took most of the machine are not judged: a run disturbed throughout is INVALID, not red", async () => {
+    const busy = await simulate(profile(), { seed: 9, promptCost: true, slowShare: 0.12 }, 60_000, { foreignPct: () => 80 });
+    expect(busy.verdict.latency.judged).toBe(0);
+    expect(busy.verdict.invalid.join("\n")).toMatch(/other processes used more than 40% of the machine's CPU in \d+ of \d+ latency windows after warm-up: latency stability says more about them than about the server/);
+    expect(busy.report.verdict).toBe("invalid");
+  });
+
+  test("latency windows disturbed by other processes now and then are skipped; the rest are judged", async () => {
+    const some = await simulate(profile(), { seed: 8, promptCost: true }, 60_000, { foreignPct: (w) => (w === 6 ? 90 : 5) });
+    const all = await simulate(profile(), { seed: 8, promptCost: true });
+    expect(some.verdict.latency.noisy).toBeGreaterThanOrEqual(1);
+    expect(some.verdict.latency.judged).toBe(all.verdict.latency.judged - some.verdict.latency.noisy);
+    expect(some.verdict.invalid).toEqual([]);
+    expect(some.report.verdict).toBe("pass");
   });
 
   test("a run that has not reached its end is INVALID (incomplete), whatever the gates say", async () => {

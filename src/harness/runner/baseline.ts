@@ -1,9 +1,13 @@
 /**
- * Comparing a run with a stored one (--baseline report.json). Each compared metric gets a
- * tolerance derived from the baseline's own noise: max(minTolerancePct, k * relative standard
- * error of that statistic), where the standard error of a percentile p of n samples with standard
- * deviation s is approximated as s * sqrt(p(1-p)) / phi(z_p) / sqrt(n) (normal approximation).
- * A fixed tolerance may replace it. A regression beyond the tolerance is a gate of its own.
+ * Comparing a run with stored ones (--baseline report.json, repeatable). Each compared metric gets a
+ * tolerance max(minTolerancePct, k * noise), where the noise is:
+ * - with several baseline runs, the run-to-run noise: the relative sample standard deviation of that
+ *   metric across the runs, and the comparison is with their median (robust to one odd run);
+ * - with one run, only what that run can say about itself: the relative standard error of the statistic,
+ *   where the standard error of a percentile p of n samples with standard deviation s is approximated as
+ *   s * sqrt(p(1-p)) / phi(z_p) / sqrt(n) (normal approximation). Within-run noise misses what changes
+ *   between runs (machine state, other tenants), which the floor minTolerancePct has to cover.
+ * A fixed tolerance may replace both. A regression beyond the tolerance is a gate of its own.
  */
 import { parseGate } from "../gates/index.js";
 import type { BaselineComparison, BaselineInfo, LatencySummary, RunReport, ScenarioReport } from "../report/types.js";
@@ -22,6 +26,8 @@ export interface BaselineOptions {
   fixedTolerancePct: number | null;
   /** Where the baseline came from, for the report. */
   source: string;
+  /** Further stored runs of the same scenarios: with them the tolerance comes from the run-to-run spread. */
+  others?: readonly RunReport[];
 }
 
 export interface BaselineOutcome {
@@ -37,6 +43,21 @@ export function relativeNoisePct(s: LatencySummary | undefined, stat: Stat): num
   const value = s?.[stat];
   if (!s || value === null || value === undefined || value <= 0 || s.stddev === null || s.count < 2) return null;
   return ((100 * s.stddev) / value) * (QUANTILE_FACTOR[stat] / Math.sqrt(s.count));
+}
+
+/** Relative sample standard deviation (percent) of the same metric over several runs; null below two values. */
+export function runToRunNoisePct(values: readonly number[]): number | null {
+  if (values.length < 2) return null;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (!(mean > 0)) return null;
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+  return (100 * Math.sqrt(variance)) / mean;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export function tolerancePct(noisePct: number | null, policy: BaselinePolicy, fixed: number | null): number {
@@ -80,18 +101,29 @@ export function compareWithBaseline(
   const gates: GateSpec[] = [];
   const metrics = new Map<string, Metrics>();
   const notes = environmentNotes(environment, baseline.environment);
+  const runs = [baseline, ...(opts.others ?? [])];
+  notes.push(
+    runs.length > 1
+      ? `baseline: ${runs.length} baseline runs: tolerances from the spread between them (run-to-run noise), compared with their median`
+      : "baseline: one baseline run: tolerances from its within-run sampling noise only; give --baseline several times to measure run-to-run noise",
+  );
   for (const cur of current) {
     const base = baseline.scenarios.find((s) => s.name === cur.name);
     if (!base) {
       notes.push(`baseline: no scenario ${JSON.stringify(cur.name)} in the baseline; not compared`);
       continue;
     }
-    metrics.set(cur.name, baselineMetrics(base));
+    const sameScenario = runs.map((r) => r.scenarios.find((s) => s.name === cur.name)).filter((s): s is ScenarioReport => s !== undefined);
+    const gateMetrics = baselineMetrics(base);
+    metrics.set(cur.name, gateMetrics);
     for (const c of COMPARED) {
-      const b = c.value(base);
+      const across = sameScenario.map((s) => c.value(s)).filter((x): x is number => x !== null);
+      const b = runs.length > 1 && across.length > 0 ? median(across) : c.value(base);
       const v = c.value(cur);
       if (c.metric.startsWith("ttft") && (b === null || v === null)) continue;
-      const tol = tolerancePct(relativeNoisePct(c.summary(base), c.stat), opts.policy, opts.fixedTolerancePct);
+      if (b !== null) gateMetrics[`baseline.${c.metric}`] = b;
+      const noise = runs.length > 1 ? runToRunNoisePct(across) : relativeNoisePct(c.summary(base), c.stat);
+      const tol = tolerancePct(noise, opts.policy, opts.fixedTolerancePct);
       const changePct = b !== null && v !== null && b !== 0 ? ((v - b) / b) * 100 : null;
       let verdict: BaselineComparison["verdict"] = "unknown";
       if (changePct !== null) {

@@ -40,9 +40,11 @@ export interface BlockRow {
   p95: number | null;
   count: number;
   lifetime: number;
+  /** The most of the machine's CPU other processes used in any of its journal windows (%), null when unknown. */
+  foreignPct: number | null;
 }
 
-const COLUMNS = 6;
+const COLUMNS = 7;
 
 export class BlockLog {
   #data: Float64Array;
@@ -58,7 +60,7 @@ export class BlockLog {
       grown.set(this.#data);
       this.#data = grown;
     }
-    this.#data.set([r.startMs, r.endMs, r.p50 ?? Number.NaN, r.p95 ?? Number.NaN, r.count, r.lifetime], this.#rows * COLUMNS);
+    this.#data.set([r.startMs, r.endMs, r.p50 ?? Number.NaN, r.p95 ?? Number.NaN, r.count, r.lifetime, r.foreignPct ?? Number.NaN], this.#rows * COLUMNS);
     this.#rows++;
   }
 
@@ -74,6 +76,6 @@ export class BlockLog {
   row(i: number): BlockRow {
     const d = this.#data.subarray(i * COLUMNS, (i + 1) * COLUMNS);
     const nn = (v: number) => (Number.isNaN(v) ? null : v);
-    return { startMs: d[0]!, endMs: d[1]!, p50: nn(d[2]!), p95: nn(d[3]!), count: d[4]!, lifetime: d[5]! };
+    return { startMs: d[0]!, endMs: d[1]!, p50: nn(d[2]!), p95: nn(d[3]!), count: d[4]!, lifetime: d[5]!, foreignPct: nn(d[6]!) };
   }
 }

@@ -96,6 +96,8 @@ export type WindowPayload = {
    * cap counts from when a slot freed up). latenessP99Ms is absent in journals of older versions.
    */
   sends: { skippedCanaries: number; maxLatenessMs: number | null; latenessP99Ms?: number | null };
+  /** The machine during this window: the share of its CPU (%) other processes used; absent in older journals. */
+  host?: { foreignCpuPct: number | null };
   /** The request index the next window continues from (resume). */
   nextRequestIndex: number;
 };

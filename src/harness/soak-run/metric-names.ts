@@ -15,7 +15,7 @@ export const SOAK_SCALARS = [
   "memory_post_warmup_samples", "memory_lifetimes_judged",
   "latency_bad_windows", "latency_max_consecutive_bad", "latency_judged_windows",
   "canary_count", "canary_changed", "canary_failed",
-  "event_loop_delay_p99_ms", "send_lateness_p99_ms", "server_restarts", "windows",
+  "event_loop_delay_p99_ms", "send_lateness_p99_ms", "foreign_cpu_pct", "latency_noisy_windows", "server_restarts", "windows",
 ] as const;
 
 export const SOAK_FAMILIES = ["latency", "ttft", "repeat", "canary"] as const;

@@ -42,6 +42,12 @@ export interface VerdictOptions {
   maxEventLoopDelayP99Ms: number;
   /** The harness's send lateness p99 (per window, open loop) above which a window counts as sent late. */
   maxSendLatenessP99Ms: number;
+  /**
+   * A latency window in which other processes used more than this share (%) of the machine's CPU is
+   * not judged (its tail says more about them than about the server); the run is INVALID when at
+   * least half of the latency windows after warm-up were. Measured only for the bundled server.
+   */
+  maxForeignCpuPct: number;
   /** The run is INVALID when more than this share of windows lagged (event loop) or were sent late. */
   maxLaggingWindowShare: number;
 }
@@ -86,6 +92,7 @@ export const BUILTIN_PROFILE: DraftProfile = {
     latency: { maxRatio: 2, maxConsecutiveBad: 2, minRequests: 20 },
     maxEventLoopDelayP99Ms: 200,
     maxSendLatenessP99Ms: 100,
+    maxForeignCpuPct: 40,
     maxLaggingWindowShare: 0.05,
   },
   gates: {},

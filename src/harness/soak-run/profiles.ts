@@ -26,7 +26,7 @@ export interface ProfileSection {
   workload?: Partial<SoakProfile["workload"]>;
   canary?: Partial<SoakProfile["canary"]>;
   server?: { args?: string[]; env?: Record<string, string> };
-  verdict?: { memory?: Partial<SoakProfile["verdict"]["memory"]>; latency?: Partial<SoakProfile["verdict"]["latency"]>; maxEventLoopDelayP99Ms?: number; maxSendLatenessP99Ms?: number; maxLaggingWindowShare?: number };
+  verdict?: { memory?: Partial<SoakProfile["verdict"]["memory"]>; latency?: Partial<SoakProfile["verdict"]["latency"]>; maxEventLoopDelayP99Ms?: number; maxSendLatenessP99Ms?: number; maxForeignCpuPct?: number; maxLaggingWindowShare?: number };
   gates?: Record<string, string | null>;
 }
 
@@ -116,7 +116,7 @@ function section(c: FieldChecker, raw: unknown, path: string, allowNullGates: bo
   const vd = obj(c, r.verdict, `${path}.verdict`);
   if (vd) {
     const p = `${path}.verdict`;
-    c.unknownKeys(vd, p, ["memory", "latency", "maxEventLoopDelayP99Ms", "maxSendLatenessP99Ms", "maxLaggingWindowShare"]);
+    c.unknownKeys(vd, p, ["memory", "latency", "maxEventLoopDelayP99Ms", "maxSendLatenessP99Ms", "maxForeignCpuPct", "maxLaggingWindowShare"]);
     s.verdict = {};
     const m = obj(c, vd.memory, `${p}.memory`);
     if (m) {
@@ -132,6 +132,7 @@ function section(c: FieldChecker, raw: unknown, path: string, allowNullGates: bo
     }
     if (vd.maxEventLoopDelayP99Ms !== undefined) s.verdict.maxEventLoopDelayP99Ms = c.num(vd, "maxEventLoopDelayP99Ms", p, 1, 1e6, 200);
     if (vd.maxSendLatenessP99Ms !== undefined) s.verdict.maxSendLatenessP99Ms = c.num(vd, "maxSendLatenessP99Ms", p, 1, 1e6, 100);
+    if (vd.maxForeignCpuPct !== undefined) s.verdict.maxForeignCpuPct = c.num(vd, "maxForeignCpuPct", p, 0, 100, 40);
     if (vd.maxLaggingWindowShare !== undefined) s.verdict.maxLaggingWindowShare = c.num(vd, "maxLaggingWindowShare", p, 0, 1, 0.05);
   }
   const g = obj(c, r.gates, `${path}.gates`);
@@ -204,6 +205,7 @@ function merge(base: DraftProfile, s: ProfileSection): DraftProfile {
       ...base.verdict,
       ...(s.verdict?.maxEventLoopDelayP99Ms !== undefined ? { maxEventLoopDelayP99Ms: s.verdict.maxEventLoopDelayP99Ms } : {}),
       ...(s.verdict?.maxSendLatenessP99Ms !== undefined ? { maxSendLatenessP99Ms: s.verdict.maxSendLatenessP99Ms } : {}),
+      ...(s.verdict?.maxForeignCpuPct !== undefined ? { maxForeignCpuPct: s.verdict.maxForeignCpuPct } : {}),
       ...(s.verdict?.maxLaggingWindowShare !== undefined ? { maxLaggingWindowShare: s.verdict.maxLaggingWindowShare } : {}),
       memory: { ...base.verdict.memory, ...s.verdict?.memory },
       latency: { ...base.verdict.latency, ...s.verdict?.latency },

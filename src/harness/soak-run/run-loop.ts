@@ -10,6 +10,8 @@
  * `startRunMs` plus monotonic time since the segment began.
  */
 import type { Clock } from "../load/clock.js";
+import { foreignCpuPct } from "../load/cpu-usage.js";
+import type { CpuSnapshot } from "../load/cpu-usage.js";
 import type { RequestRecord } from "../load/types.js";
 import type { PlannedRequest } from "../scenarios/plan.js";
 import { createWindowAggregator } from "../soak/window.js";
@@ -53,6 +55,12 @@ export interface LoopDeps {
   readMemory: () => Promise<ServerMemoryReading | null>;
   /** The harness's event-loop delay (ms) since the previous call; null when unknown. */
   loopDelayMs?: () => number | null;
+  /**
+   * CPU ticks of the machine and of the harness and server processes (cpuSnapshot of
+   * src/harness/load/cpu-usage.ts), taken at the start and at each window's close: each window
+   * records the share of the machine's CPU other processes used. Absent: not measured.
+   */
+  cpuSnapshot?: () => Promise<CpuSnapshot | null>;
   wallClock?: () => Date;
   signal?: AbortSignal;
   /** Called once per closed window, in order; a rejection stops the segment. */
@@ -122,6 +130,7 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
   let wake: () => void = () => undefined;
   const onAbort = () => wake();
   signal?.addEventListener("abort", onAbort);
+  let lastCpu: CpuSnapshot | null = deps.cpuSnapshot ? await deps.cpuSnapshot() : null;
 
   const launch = (lateness: number | null) => {
     const { lane, sizeClass, plan: req } = soakRequest(profile.workload, requestIndex++, plan.model);
@@ -216,7 +225,16 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
     };
     windowIndex++;
     windows++;
-    chain = chain.then(() => (failure ? undefined : deps.onWindow(payload))).catch((err: unknown) => {
+    const cpu = deps.cpuSnapshot ? deps.cpuSnapshot() : null;
+    chain = chain.then(async () => {
+      if (failure) return;
+      if (cpu) {
+        const now = await cpu;
+        payload.host = { foreignCpuPct: foreignCpuPct(lastCpu, now) };
+        lastCpu = now;
+      } else payload.host = { foreignCpuPct: null };
+      await deps.onWindow(payload);
+    }).catch((err: unknown) => {
       failure ??= { err };
       wake();
     });

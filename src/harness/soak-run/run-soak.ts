@@ -8,6 +8,7 @@ import { mkdir } from "node:fs/promises";
 import http from "node:http";
 import { join } from "node:path";
 import { sendChat } from "../load/chat-client.js";
+import { cpuSnapshot } from "../load/cpu-usage.js";
 import type { Clock } from "../load/clock.js";
 import { appendGithubSummary, toMarkdown } from "../report/index.js";
 import type { ModelInfo, RunReport } from "../report/types.js";
@@ -68,6 +69,8 @@ export class SoakUsageError extends Error {}
 interface Connection {
   baseUrl: string;
   pid: number | null;
+  /** Every process of the server (for the machine's CPU used by others); empty for a --target. */
+  pids: number[];
   model: ModelInfo | null;
   modelId: string | null;
   command: string[] | null;
@@ -77,13 +80,13 @@ interface Connection {
 async function connect(target: SoakTarget, o: RunSoakOptions): Promise<Connection> {
   if (target.kind === "target") {
     const probe = await probeTarget(target.baseUrl);
-    return { baseUrl: target.baseUrl, pid: null, model: null, modelId: probe.modelId, command: null, stop: async () => undefined };
+    return { baseUrl: target.baseUrl, pid: null, pids: [], model: null, modelId: probe.modelId, command: null, stop: async () => undefined };
   }
   o.progress.line("starting the bundled server");
   const start = o.startServer ?? startBundledServer;
   const s = await start({ binPath: o.binPath, args: target.args, env: childEnvironment(o.parentEnv, target.env) });
   return {
-    baseUrl: s.baseUrl, pid: s.pid, model: s.model, modelId: s.model?.id ?? null, command: s.command,
+    baseUrl: s.baseUrl, pid: s.pid, pids: s.pids, model: s.model, modelId: s.model?.id ?? null, command: s.command,
     stop: async () => {
       const code = await s.stop();
       o.progress.line(`stopped the bundled server (exit ${code ?? "signal"})`);
@@ -127,6 +130,7 @@ async function runLifetime(session: SoakSession, conn: Connection, reason: "star
         send: (plan) => sendChat({ baseUrl: conn.baseUrl, agent, timeoutMs: profile.requestTimeoutMs, now: () => o.clock.now() }, plan),
         readMemory: reader.read,
         loopDelayMs: probe.read,
+        ...(conn.pids.length > 0 ? { cpuSnapshot: () => cpuSnapshot([process.pid, ...conn.pids]) } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         onTick: (s) => o.progress.tick(s),
         onWindow: async (w) => {

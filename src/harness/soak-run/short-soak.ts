@@ -9,6 +9,7 @@
 import http from "node:http";
 import { parseGate } from "../gates/index.js";
 import { sendChat } from "../load/chat-client.js";
+import { cpuSnapshot } from "../load/cpu-usage.js";
 import type { Clock } from "../load/clock.js";
 import type { RequestRecord } from "../load/types.js";
 import type { ModelInfo, RunReport } from "../report/types.js";
@@ -33,6 +34,8 @@ import { computeVerdict } from "./verdict.js";
 export interface SharedServer {
   baseUrl: string;
   pid: number | null;
+  /** Every process of the server, for the machine's CPU used by others (default [pid]). */
+  pids?: number[];
   model: ModelInfo | null;
 }
 
@@ -70,7 +73,7 @@ export async function runShortSoak(o: ShortSoakOptions): Promise<StageResult> {
   if (server === null && !o.transport) {
     o.progress.line("short soak: starting the bundled server");
     own = await (o.startServer ?? startBundledServer)({ binPath: o.binPath, args: profile.server.args, env: childEnvironment(o.parentEnv, profile.server.env) });
-    server = { baseUrl: own.baseUrl, pid: own.pid, model: own.model };
+    server = { baseUrl: own.baseUrl, pid: own.pid, pids: own.pids, model: own.model };
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: profile.concurrency + 2 });
   const probe = startLoopDelayProbe();
@@ -82,11 +85,13 @@ export async function runShortSoak(o: ShortSoakOptions): Promise<StageResult> {
     const state = createSoakState(start);
     state.add(metaLifetime(1, 0, new Date(), "start", { pid: server?.pid ?? null, command: own?.command ?? null, model: server?.model ?? null, memory: reader.detail, memoryNote: `${reader.note}${o.server ? " (the gate's server, shared)" : ""}` }));
     const offset = clock.now() - o.origin;
+    const serverPids = server?.pids ?? (server?.pid != null ? [server.pid] : []);
     o.progress.line(`short soak: ${planned / 1000} s at ${profile.ratePerSecond ?? "closed-loop"} requests/s in ${profile.windowMs / 1000} s windows`);
     const r = await runSegment(
       { profile, model: server?.model?.id ?? null, lifetime: 1, startRunMs: 0, endRunMs: planned, firstWindowIndex: 0, firstRequestIndex: 0, canaryReference: null },
       {
         clock, send, readMemory: reader.read, loopDelayMs: probe.read, ...(o.signal ? { signal: o.signal } : {}),
+        ...(serverPids.length > 0 && !o.transport ? { cpuSnapshot: () => cpuSnapshot([process.pid, ...serverPids]) } : {}),
         onWindow: async (w) => {
           state.add(w);
           const rec = w.record;

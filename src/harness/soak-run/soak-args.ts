@@ -124,9 +124,11 @@ projected over the whole run), failure rate, p95 < 2 x p50 per latency window, c
   --out DIR            reports root (default reports): writes DIR/<timestamp>-<name>/ and DIR/latest
   --load DIR           where soak-profiles.json is (default load)
   --name NAME          run name used in the report directory (default soak)
-  --resume RUN-DIR     continue an interrupted run (restarts the bundled server: a new lifetime)
+  --resume RUN-DIR     continue an interrupted or crashed run (restarts the bundled server: a new
+                       lifetime, judged on its own; a --target server continues its lifetime)
   -h, --help           this help
 
-Ctrl-C or SIGTERM stops after the current window is journaled; 'gauntlet report RUN-DIR' rebuilds
-the report from the journal at any time. Exit codes: 0 green, 1 red, 2 invalid (incomplete, too
-short or too noisy for a memory verdict, harness overloaded) or misuse.`;
+Ctrl-C or SIGTERM stops after the current window is journaled; a crash loses at most the window
+in progress. 'gauntlet report RUN-DIR' rebuilds the report from the journal at any time.
+Exit codes: 0 green, 1 red, 2 invalid (incomplete, too short or too noisy for a memory verdict,
+the harness overloaded or sending late, the machine busy with other processes) or misuse.`;

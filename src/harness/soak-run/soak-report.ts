@@ -9,6 +9,7 @@ import type { GateResult, MemoryFit, MemorySample, RunReport, ScenarioReport, St
 import { verdictOf } from "../runner/assemble-report.js";
 import { scenarioMetrics, summaryMetrics } from "../runner/scenario-metrics.js";
 import type { Metrics } from "../runner/scenario-metrics.js";
+import type { BlockRow } from "./bounded.js";
 import type { SoakSnapshot } from "./state.js";
 import type { SoakVerdict } from "./verdict.js";
 
@@ -30,6 +31,9 @@ function soakScenario(s: SoakSnapshot, v: SoakVerdict, extra: string[]): Scenari
     `windows: ${s.windows.count} of ${Math.ceil(s.start.plannedDurationMs / p.windowMs)} planned (${p.windowMs / 1000} s each${s.windows.partial > 0 ? `, ${s.windows.partial} partial` : ""}); ${s.lifetimes.length} server lifetime(s)`,
     ...v.notes,
     `cache-hit lane: ${s.hist.repeat.count} answers (${s.cacheHits} marked x-cache-hit by the server), E2E p50 ${fmt(s.hist.repeat.percentile(50))} ms, p95 ${fmt(s.hist.repeat.percentile(95))} ms; fresh lane: ${s.hist.fresh.count} answers, p50 ${fmt(s.hist.fresh.percentile(50))} ms, p95 ${fmt(s.hist.fresh.percentile(95))} ms`,
+    s.host.measuredWindows === 0
+      ? "host: other processes' CPU not measured (Linux /proc and the server's pid are needed: not for a --target)"
+      : `host: other processes used ${fmt(s.host.meanForeignPct)}% of the machine's CPU on average (max ${fmt(s.host.maxForeignPct)}%); ${s.host.noisyWindows} of ${s.host.measuredWindows} windows above ${p.verdict.maxForeignCpuPct ?? 40}%`,
     `server memory: ${s.lifetimes.map((l) => `lifetime ${l.lifetime}: ${l.server.memoryNote}`).join("; ") || "no server lifetime"}`,
     `harness: event-loop delay p99 max ${fmt(s.loop.maxP99Ms)} ms over ${s.loop.measuredWindows} windows (${s.loop.laggingWindows} lagging); send lateness p99 max ${fmt(s.lateness.maxP99Ms)} ms over ${s.lateness.measuredWindows} windows (${s.lateness.laggingWindows} late), max ${fmt(s.maxLatenessMs)} ms (waiting for a free slot under the concurrency cap is not counted)`,
     ...extra,
@@ -91,7 +95,7 @@ const MAX_STABILITY_POINTS = 1024;
 function stability(s: SoakSnapshot): StabilitySeries {
   const { maxRatio, minRequests } = s.start.profile.verdict.latency;
   const classes = s.blocks.map(({ log, open }, c) => {
-    const rows = [];
+    const rows: BlockRow[] = [];
     for (let i = 0; i < log.length; i++) rows.push(log.row(i));
     if (open) rows.push(open);
     let points = rows.filter((r) => r.count >= minRequests && r.p50 !== null && r.p95 !== null && r.p50 > 0)

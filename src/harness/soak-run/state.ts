@@ -4,8 +4,8 @@
  *
  * Held: run totals and merged histograms (bucketed, bounded), a thinned memory series and a
  * thinned per-window latency series (ThinList caps), and the latency windows of the stability
- * verdict (one BlockLog per prompt-size class, 48 bytes per planned journal window allocated up
- * front: 4 h at 60 s windows and 3 classes is 35 KB). A latency window is, per prompt-size class,
+ * verdict (one BlockLog per prompt-size class, 56 bytes per planned journal window allocated up
+ * front: 4 h at 60 s windows and 3 classes is 40 KB). A latency window is, per prompt-size class,
  * the smallest run of consecutive journal windows of one server lifetime holding at least
  * `minRequests` fresh requests of that class: one journal window at tens of requests a second,
  * dozens at the presets' 2 requests a minute. Classes are judged apart because a 32-sentence
@@ -58,6 +58,8 @@ export interface SoakSnapshot {
   /** Per prompt-size class: closed latency windows and the one still filling. */
   blocks: { log: BlockLog; open: BlockRow | null }[];
   loop: { measuredWindows: number; laggingWindows: number; maxP99Ms: number | null };
+  /** The machine: windows where other processes' CPU was measured, those above the bound, mean and max (%). */
+  host: { measuredWindows: number; noisyWindows: number; meanForeignPct: number | null; maxForeignPct: number | null };
   /** The harness's send lateness: windows with a p99, those above the bound, the largest p99. */
   lateness: { measuredWindows: number; laggingWindows: number; maxP99Ms: number | null };
   maxLatenessMs: number | null;
@@ -97,6 +99,8 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
   const canary = { reference: null as string | null, total: 0, unchanged: 0, changed: 0, failed: 0, failures: {} as Record<string, number>, firstChange: null as { window: number; text: string } | null, skipped: 0 };
   const loop = { measuredWindows: 0, laggingWindows: 0, maxP99Ms: null as number | null };
   const lateness = { measuredWindows: 0, laggingWindows: 0, maxP99Ms: null as number | null };
+  const host = { measuredWindows: 0, noisyWindows: 0, sumForeignPct: 0, maxForeignPct: null as number | null };
+  const maxForeignPct = verdict.maxForeignCpuPct ?? BUILTIN_PROFILE.verdict.maxForeignCpuPct;
   // Journals of versions before this bound existed carry no value for it.
   const maxLatenessP99 = verdict.maxSendLatenessP99Ms ?? BUILTIN_PROFILE.verdict.maxSendLatenessP99Ms;
   let maxLatenessMs: number | null = null;
@@ -135,6 +139,15 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
     requests.failed += r.requests.failed;
     for (const [k, n] of Object.entries(r.requests.errors)) bump(requests.errors, k, n);
 
+    const f = w.host?.foreignCpuPct;
+    const foreign = typeof f === "number" && Number.isFinite(f) ? f : null;
+    if (foreign !== null) {
+      host.measuredWindows++;
+      host.sumForeignPct += foreign;
+      host.maxForeignPct = Math.max(host.maxForeignPct ?? 0, foreign);
+      if (foreign > maxForeignPct) host.noisyWindows++;
+    }
+
     const fresh = fromJson(r.e2eMs.histogram);
     const ttft = fromJson(r.ttftMs.histogram);
     const repeat = fromJson(w.repeat.histogram);
@@ -145,10 +158,11 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
 
     for (let c = 0; c < classCount; c++) {
       if (open[c] && open[c]!.row.lifetime !== w.lifetime) closeOpen(c);
-      const o = (open[c] ??= { row: { startMs: r.startMs, endMs: r.endMs, p50: null, p95: null, count: 0, lifetime: w.lifetime }, hist: new LatencyHistogram() });
+      const o = (open[c] ??= { row: { startMs: r.startMs, endMs: r.endMs, p50: null, p95: null, count: 0, lifetime: w.lifetime, foreignPct: null }, hist: new LatencyHistogram() });
       const h = fromJson(w.classes[c]);
       if (h) o.hist.merge(h);
       o.row.endMs = r.endMs;
+      if (foreign !== null) o.row.foreignPct = Math.max(o.row.foreignPct ?? 0, foreign);
       if (o.hist.count >= verdict.latency.minRequests) closeOpen(c);
     }
     latency.push({ tMs: (r.startMs + r.endMs) / 2, p50: r.e2eMs.p50, p95: r.e2eMs.p95 });
@@ -229,6 +243,7 @@ export function createSoakState(start: MetaStart, options: SoakStateOptions = {}
       }),
       loop: { ...loop },
       lateness: { ...lateness },
+      host: { measuredWindows: host.measuredWindows, noisyWindows: host.noisyWindows, meanForeignPct: host.measuredWindows > 0 ? host.sumForeignPct / host.measuredWindows : null, maxForeignPct: host.maxForeignPct },
       maxLatenessMs,
       cacheHits,
       unreadable,

@@ -24,12 +24,17 @@
  * lifetime's memory warm-up are bad when p95 >= maxRatio x p50 of the class's fresh requests (cache
  * hits, the canary and other prompt sizes are excluded: they would split the distribution by
  * design); judgeWindows gives the longest run of consecutive bad ones, which the gate compares with K.
+ * A latency window in which other processes took more than maxForeignCpuPct of the machine's CPU is
+ * not judged (like an empty one: it neither extends nor ends a bad streak); when at least half of
+ * the windows after warm-up were such, the run is INVALID: on a busy machine the tail of a latency
+ * distribution is the neighbours', not the server's.
  */
 import type { Marker } from "../report/types.js";
 import { judgeMemory, judgeWindows, theilSen } from "../soak/index.js";
 import type { LatencyGateResult, MemoryVerdict } from "../soak/index.js";
 import type { MetaLifetime } from "./entries.js";
 import { BUILTIN_PROFILE } from "./profile-types.js";
+import type { BlockRow } from "./bounded.js";
 import type { MemoryPoint, SoakSnapshot } from "./state.js";
 
 export interface FitLine {
@@ -65,11 +70,13 @@ export interface LifetimeLatency {
   sizeClass: number;
   warmupEndMs: number;
   result: LatencyGateResult;
+  /** Latency windows after warm-up left unjudged because other processes used too much of the machine. */
+  noisy: number;
 }
 
 export interface SoakVerdict {
   memory: { lifetimes: LifetimeMemory[]; decisive: LifetimeMemory | null };
-  latency: { lifetimes: LifetimeLatency[]; judged: number; bad: number; maxConsecutiveBad: number | null };
+  latency: { lifetimes: LifetimeLatency[]; judged: number; bad: number; noisy: number; maxConsecutiveBad: number | null };
   metrics: Record<string, number | null>;
   invalid: string[];
   notes: string[];
@@ -146,8 +153,9 @@ function decisiveOf(all: LifetimeMemory[], plannedMs: number): LifetimeMemory | 
 
 function judgeLatency(s: SoakSnapshot, l: MetaLifetime, warmupEndMs: number): LifetimeLatency[] {
   const { maxRatio, maxConsecutiveBad, minRequests } = s.start.profile.verdict.latency;
+  const maxForeign = s.start.profile.verdict.maxForeignCpuPct ?? BUILTIN_PROFILE.verdict.maxForeignCpuPct;
   return s.blocks.map(({ log, open }, sizeClass) => {
-    const rows = [];
+    const rows: BlockRow[] = [];
     for (let i = 0; i < log.length; i++) {
       const r = log.row(i);
       if (r.lifetime === l.lifetime) rows.push(r);
@@ -155,7 +163,10 @@ function judgeLatency(s: SoakSnapshot, l: MetaLifetime, warmupEndMs: number): Li
     if (open && open.lifetime === l.lifetime) rows.push(open);
     let warmupEndIndex = rows.findIndex((r) => r.startMs >= warmupEndMs);
     if (warmupEndIndex < 0) warmupEndIndex = rows.length;
-    return { lifetime: l.lifetime, sizeClass, warmupEndMs, result: judgeWindows(rows, { maxRatio, maxConsecutiveBad, warmupEndIndex, minCount: minRequests }) };
+    const isNoisy = (r: BlockRow) => r.foreignPct !== null && r.foreignPct > maxForeign && r.count >= minRequests;
+    const noisy = rows.slice(warmupEndIndex).filter(isNoisy).length;
+    const judgedRows = rows.map((r) => (isNoisy(r) ? { ...r, p50: null, p95: null } : r));
+    return { lifetime: l.lifetime, sizeClass, warmupEndMs, noisy, result: judgeWindows(judgedRows, { maxRatio, maxConsecutiveBad, warmupEndIndex, minCount: minRequests }) };
   });
 }
 
@@ -172,6 +183,7 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
     return judgeLatency(s, l, w ? w.endX : l.atMs + profile.windowMs);
   });
   const judged = latency.reduce((a, x) => a + x.result.judgedWindows, 0);
+  const noisy = latency.reduce((a, x) => a + x.noisy, 0);
   const bad = latency.reduce((a, x) => a + x.result.badWindows.length, 0);
   const maxRun = judged > 0 ? Math.max(0, ...latency.map((x) => x.result.longestBadRun?.length ?? 0)) : null;
 
@@ -188,7 +200,10 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
   } else if (decisive.verdict.verdict === "inconclusive") {
     invalid.push(`the memory verdict is inconclusive (lifetime ${decisive.lifetime}): ${decisive.verdict.reason}; a longer run narrows the interval`);
   }
-  if (judged === 0 && s.start.gates.some((g) => /\blatency_(bad_windows|max_consecutive_bad|judged_windows)\b/.test(g.expression))) {
+  const judgesLatency = s.start.gates.some((g) => /\blatency_(bad_windows|max_consecutive_bad|judged_windows)\b/.test(g.expression));
+  if (judgesLatency && noisy > 0 && noisy >= judged) {
+    invalid.push(`other processes used more than ${profile.verdict.maxForeignCpuPct ?? BUILTIN_PROFILE.verdict.maxForeignCpuPct}% of the machine's CPU in ${noisy} of ${noisy + judged} latency windows after warm-up: latency stability says more about them than about the server (host: ${s.host.meanForeignPct === null ? "n/a" : `${s.host.meanForeignPct.toFixed(0)}%`} on average)`);
+  } else if (judged === 0 && judgesLatency) {
     invalid.push(`no latency window after warm-up held ${profile.verdict.latency.minRequests} fresh requests of one prompt size: too short or too slow a run to judge latency stability`);
   }
   const lagShare = s.loop.measuredWindows > 0 ? s.loop.laggingWindows / s.loop.measuredWindows : 0;
@@ -215,7 +230,7 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
   }
   for (const x of latency) {
     const size = profile.workload.promptSizes[x.sizeClass];
-    notes.push(`latency stability${many ? ` (lifetime ${x.lifetime})` : ""}, prompts of ${size} sentence(s): ${x.result.verdict.toUpperCase()}: ${x.result.reason} (fresh-lane E2E, latency windows of >= ${profile.verdict.latency.minRequests} requests after ${(x.warmupEndMs / 1000).toFixed(1)} s)`);
+    notes.push(`latency stability${many ? ` (lifetime ${x.lifetime})` : ""}, prompts of ${size} sentence(s): ${x.result.verdict.toUpperCase()}: ${x.result.reason} (fresh-lane E2E, latency windows of >= ${profile.verdict.latency.minRequests} requests after ${(x.warmupEndMs / 1000).toFixed(1)} s${x.noisy > 0 ? `; ${x.noisy} not judged: the machine was busy with other processes` : ""})`);
   }
   for (const i of s.interruptions) markers.push({ tMs: i.atMs, label: `interrupted: ${i.reason}`.slice(0, 48) });
   for (const r of s.resumptions) markers.push({ tMs: r.atMs, label: "resumed (same --target server)" });
@@ -238,9 +253,11 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
     canary_failed: s.canary.failed,
     event_loop_delay_p99_ms: s.loop.maxP99Ms,
     send_lateness_p99_ms: s.lateness.maxP99Ms,
+    foreign_cpu_pct: s.host.meanForeignPct,
+    latency_noisy_windows: noisy,
     server_restarts: Math.max(0, lifetimes.length - 1),
     windows: s.windows.count,
   };
   if (d) notes.unshift(`memory verdict (decisive lifetime ${decisive!.lifetime}): projected growth ${pct(d.projectedGrowthPct)} [${pct(d.projectedGrowthPctLow)}, ${pct(d.projectedGrowthPctHigh)}] over the planned ${(plannedDurationMs / HOUR).toFixed(2)} h`);
-  return { memory: { lifetimes: memory, decisive }, latency: { lifetimes: latency, judged, bad, maxConsecutiveBad: maxRun }, metrics, invalid, notes, markers: markers.sort((a, b) => a.tMs - b.tMs) };
+  return { memory: { lifetimes: memory, decisive }, latency: { lifetimes: latency, judged, bad, noisy, maxConsecutiveBad: maxRun }, metrics, invalid, notes, markers: markers.sort((a, b) => a.tMs - b.tMs) };
 }

@@ -1,7 +1,8 @@
 /**
  * The system-prompt cache and the response cache, as resources:
- *   POST /cache/warm {prompt}  evaluates a system prompt once and keeps its state in a slot
- *   GET /cache                 {tokens, systemPromptHash, lastUpdated, responses}
+ *   POST /cache/warm {prompt}  evaluates a system prompt once, keeps its state in a slot and saves it,
+ *                              so requests starting with it reuse it on any slot, even after eviction
+ *   GET /cache                 {tokens, systemPromptHash, lastUpdated, residentSlots, persisted, responses}
  *   DELETE /cache              clears both caches
  */
 import { createHash } from "node:crypto";
@@ -22,12 +23,19 @@ export interface CacheRouteDeps {
 }
 
 export function registerCacheRoutes(app: FastifyInstance, deps: CacheRouteDeps): void {
-  const snapshot = () => ({
-    tokens: deps.state.tokens,
-    systemPromptHash: deps.state.systemPromptHash,
-    lastUpdated: deps.state.lastUpdated,
-    responses: deps.responses()?.stats() ?? null,
-  });
+  const snapshot = () => {
+    // Where the warmed system prompt really is: the slots holding it now, and whether its saved state
+    // can be restored into any slot (null = this engine cannot tell).
+    const warm = deps.engine()?.promptCacheState?.() ?? null;
+    return {
+      tokens: deps.state.tokens,
+      systemPromptHash: deps.state.systemPromptHash,
+      lastUpdated: deps.state.lastUpdated,
+      residentSlots: warm ? warm.residentSlots : null,
+      persisted: warm ? warm.persisted : null,
+      responses: deps.responses()?.stats() ?? null,
+    };
+  };
 
   app.post("/cache/warm", async (request) => {
     const body = request.body as { prompt?: unknown } | null;

@@ -48,3 +48,15 @@ export async function recordProblem(path: string): Promise<CorruptionReason | nu
   const decoded = decodeRecord(buf, { fingerprint, maxBytes: MAX_RECORD_BYTES, key: basename(path, ".rec") });
   return decoded.ok ? null : decoded.reason;
 }
+
+/** The fingerprint (`fp`) a record file's header names; null when the header does not parse. */
+export async function recordFingerprint(path: string): Promise<string | null> {
+  try {
+    const buf = await readFile(path);
+    const headerEnd = buf.indexOf(0x0a, RECORD_MAGIC.length);
+    const fp = (JSON.parse(buf.subarray(RECORD_MAGIC.length, headerEnd).toString("latin1")) as { fp?: unknown }).fp;
+    return typeof fp === "string" ? fp : null;
+  } catch {
+    return null;
+  }
+}

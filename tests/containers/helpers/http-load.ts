@@ -22,7 +22,17 @@ export interface LoadOptions {
   /** Aborting it stops sending new requests (those in flight run to their end or their bound). */
   stop?: AbortSignal;
   /** Called after each response has been read and counted (to kill or stop mid-load). */
-  onResponse?: (status: number, summary: LoadSummary) => void;
+  onResponse?: (status: number, summary: LoadSummary, detail: ResponseDetail) => void;
+}
+
+export interface ResponseDetail {
+  /** The request's index (the argument of `request`). */
+  index: number;
+  request: LoadRequest;
+  /** The whole response body. */
+  body: string;
+  /** The X-Cache-Hit header, when sent. */
+  cacheHit: string | null;
 }
 
 export interface LoadSummary {
@@ -55,7 +65,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
     if (due > 0) await sleep(due);
     while (inFlight.size >= opts.maxInFlight) await Promise.race(inFlight);
     if (opts.stop?.aborted) break;
-    const p = sendOne(opts, opts.request(i), summary).finally(() => inFlight.delete(p));
+    const p = sendOne(opts, i, opts.request(i), summary).finally(() => inFlight.delete(p));
     inFlight.add(p);
     summary.sent++;
   }
@@ -63,7 +73,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   return summary;
 }
 
-async function sendOne(opts: LoadOptions, req: LoadRequest, summary: LoadSummary): Promise<void> {
+async function sendOne(opts: LoadOptions, index: number, req: LoadRequest, summary: LoadSummary): Promise<void> {
   const t0 = performance.now();
   const signal = AbortSignal.timeout(opts.timeoutMs);
   try {
@@ -86,7 +96,7 @@ async function sendOne(opts: LoadOptions, req: LoadRequest, summary: LoadSummary
         summary.ok++;
       }
     }
-    opts.onResponse?.(res.status, summary);
+    opts.onResponse?.(res.status, summary, { index, request: req, body: text, cacheHit: res.headers.get("x-cache-hit") });
   } catch {
     if (signal.aborted) summary.hung++;
     else summary.networkErrors++;
