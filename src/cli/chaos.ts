@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { closestMatch } from "../config/suggest.js";
 import { catalogueSteps } from "../harness/chaos/catalogue.js";
-import { runChaos } from "../harness/chaos/run-chaos.js";
+import { chaosStage, runChaos } from "../harness/chaos/run-chaos.js";
+import type { Stage } from "../harness/runner/stage.js";
 import { createProgress } from "../harness/runner/progress.js";
 import { printOutcome } from "./print-outcome.js";
 import type { HarnessIo } from "./run-harness.js";
@@ -115,6 +116,15 @@ function checkCases(wanted: readonly string[], quick: boolean): string | null {
     if (quick && !matches.some((c) => c.quick)) return `${w} is not in the quick subset; run it without --quick`;
   }
   return null;
+}
+
+/**
+ * The stage `gauntlet gate` adds after its stress stage: the quick subset (about a minute; one server start,
+ * one kill -9 and restart, the in-process sweeps) against this checkout's bin/gauntlet.js, its cases in the
+ * gate's report and exit code.
+ */
+export function chaosGateStage(env: Readonly<Record<string, string | undefined>>): Stage {
+  return chaosStage({ quick: true, binPath: repoFile("bin/gauntlet.js"), parentEnv: env });
 }
 
 export async function runChaosCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: HarnessIo): Promise<number> {

@@ -4,18 +4,18 @@
  * One context per slot (each with a single sequence) so that slots run really in parallel; the
  * native slot path (llama-engine-slot.ts) drives the addon directly; the prompt is tokenized once
  * per request with repeated texts cached (llama-engine-tokens.ts); the prompt prefix already in a
- * slot's KV cache is reused, and requests go to the slot holding their session or longest prefix.
+ * slot's KV cache is reused, and requests go to the slot holding their session or longest prefix;
+ * a warmed system prompt's state is saved and restored into any slot (llama-engine-warm.ts).
  */
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import { stat } from "node:fs/promises";
+import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel } from "node-llama-cpp";
 import { ContextOverflowError, ModelLoadError } from "../errors.js";
 import { sanitizeMessage } from "../observability/sanitize.js";
 import type { EngineSlot, SlotSampling } from "./llama-engine-slot.js";
 import { createSlotSet, type SlotLayout, type SlotSet } from "./llama-engine-slots.js";
 import { createLogCollector, explainLoadFailure, memoDetokenize, sha256File } from "./llama-engine-support.js";
 import { createPromptTokenizer } from "./llama-engine-tokens.js";
+import { createWarmStore } from "./llama-engine-warm.js";
 import { createStopMatcher, createTokenDecoder, dropIncompleteTail } from "./text-stream.js";
 import { createThreadChooser } from "./thread-plan-governor.js";
 
@@ -127,31 +127,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
   const prompts = createPromptTokenizer(model, chatWrapper);
   const sessions = new Map<string, number>();
   const counters = { generations: 0, promptTokensEvaluated: 0, promptTokensReused: 0, completionTokens: 0, sessionRoutes: 0, prefixRoutes: 0, warmRestores: 0 };
-  /**
-   * The warmed system prompt: its tokens and the file its KV state was saved to (null when saving
-   * failed: it then lives only as long as a slot keeps it). A private temporary folder, removed on close.
-   */
-  let warm: { tokens: readonly Token[]; file: string | null } | null = null;
-  let warmDir: string | null = null;
-  let warmFiles = 0;
-  const forgetWarm = async () => {
-    const file = warm?.file;
-    warm = null;
-    if (file) await rm(file, { force: true }).catch(() => undefined);
-  };
-  /** Restores the warmed prompt into the slot when the prompt starts with it and the slot lost it. */
-  const restoreWarm = async (slot: Slot, tokens: readonly Token[]) => {
-    const w = warm;
-    if (!w?.file || w.tokens.length >= tokens.length) return;
-    if (slot.impl.commonPrefix(tokens) >= w.tokens.length) return;
-    for (let i = 0; i < w.tokens.length; i++) if (tokens[i] !== w.tokens[i]) return;
-    try {
-      if (await slot.impl.restoreState(w.file, w.tokens)) counters.warmRestores++;
-    } catch (err) {
-      // The prompt is then simply evaluated; the slot was left empty.
-      opts.onLog?.("warn", `could not restore the warmed system prompt's state: ${sanitizeMessage((err as Error).message)}`);
-    }
-  };
+  const warm = createWarmStore(opts.onLog);
   let useClock = 0;
   let closed = false;
   /** Aborted by close(): generations stop within a token, before their contexts go away. */
@@ -205,7 +181,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       onChunk?.({ type: "text", text: piece });
     };
 
-    await restoreWarm(slot, tokens);
+    if (await warm.restoreFor(slot.impl, tokens)) counters.warmRestores++;
     let reused = Math.min(slot.impl.commonPrefix(tokens), tokens.length - 1);
     let aborted = false;
     if (budget > 0) {
@@ -314,36 +290,20 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       const slot = holdSlot(slotIndex);
       try {
         await track(slot.impl.prime(prefix));
-        // Save the evaluated state once, so any slot can get it back after other prompts evict it.
-        let file: string | null = null;
-        try {
-          warmDir ??= await mkdtemp(join(tmpdir(), "gauntlet-warm-"));
-          file = join(warmDir, `system-prompt-${++warmFiles}.state`);
-          await track(slot.impl.saveState(file));
-        } catch (err) {
-          if (file) await rm(file, { force: true }).catch(() => undefined);
-          file = null;
-          opts.onLog?.("warn", `the warmed system prompt's state could not be saved (it stays only while a slot holds it): ${sanitizeMessage((err as Error).message)}`);
-        }
-        await forgetWarm();
-        warm = { tokens: prefix, file };
+        // Saved once, so that any slot can get it back after other prompts evict it.
+        await track(warm.keep(slot.impl, prefix));
         return prefix.length;
       } finally {
         slot.busy = false;
       }
     },
 
-    promptCacheState() {
-      const w = warm;
-      if (!w) return { tokens: 0, residentSlots: [], persisted: false };
-      const residentSlots = slots.flatMap((s, i) => (s.impl.commonPrefix(w.tokens) === w.tokens.length ? [i] : []));
-      return { tokens: w.tokens.length, residentSlots, persisted: w.file !== null };
-    },
+    promptCacheState: () => warm.state(slots.map((s) => s.impl)),
 
     async clearPromptState() {
       for (const s of slots) if (!s.busy) await s.impl.clear();
       sessions.clear();
-      await forgetWarm();
+      await warm.forget();
     },
 
     stats(): EngineStats {
@@ -366,8 +326,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       for (const c of set.contexts) await c.dispose().catch(() => undefined);
       await model.dispose().catch(() => undefined);
       await llama.dispose().catch(() => undefined);
-      warm = null;
-      if (warmDir) await rm(warmDir, { recursive: true, force: true }).catch(() => undefined);
+      await warm.close();
     },
   };
 }

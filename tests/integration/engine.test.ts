@@ -38,6 +38,15 @@ describe("llama engine routing", () => {
     expect(engine.chooseSlot!([1, 0], convo("You answer about cats.", "third"))).toBe(0);
   });
 
+  test("does not give a slot away for a few shared template tokens: the least recently used slot gets the request", async () => {
+    await engine.clearPromptState!();
+    await engine.generate({ messages: convo("A conversation worth keeping on slot zero.", "first turn"), params, slot: 0 });
+    // Slot 1 is empty and the least recently used; slot 0 shares only the template's first tokens with this prompt.
+    const before = stats().prefixRoutes;
+    expect(engine.chooseSlot!([0, 1], convo("Unrelated system prompt, nothing in common.", "hello"))).toBe(1);
+    expect(stats().prefixRoutes).toBe(before);
+  });
+
   test("falls back to the prefix when the session's slot is busy", async () => {
     await engine.generate({ messages: convo("You answer about fish.", "q"), params, slot: 0, sessionId: "session-b" });
     await engine.generate({ messages: convo("You answer about birds.", "q"), params, slot: 1 });

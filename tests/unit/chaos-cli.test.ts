@@ -1,6 +1,6 @@
 /** `gauntlet chaos` argument handling: misuse is exit 2 before any server starts. */
 import { describe, expect, test } from "vitest";
-import { parseChaosArgs, runChaosCommand } from "../../src/cli/chaos.js";
+import { chaosGateStage, parseChaosArgs, runChaosCommand } from "../../src/cli/chaos.js";
 
 function io() {
   const out: string[] = [];
@@ -38,6 +38,15 @@ describe("gauntlet chaos: arguments", () => {
     }
     expect(text).toMatch(/engine-hang\s+main\s+quick/);
     expect(text).toMatch(/engine-stuck\s+main\s+full only/);
+    // Opened without blocking since issue 7: the FIFO cases run in the quick subset (and the shared restart).
+    expect(text).toMatch(/cache-running-fifo\s+main\s+quick/);
+    expect(text).toMatch(/cache-stopped-fifo\s+main\s+quick/);
+  });
+
+  test("the gate's chaos stage is the quick subset against the bundled server", () => {
+    const stage = chaosGateStage({});
+    expect(stage.name).toBe("chaos-quick");
+    expect(typeof stage.run).toBe("function");
   });
 
   test("an unknown --case is a usage error naming the closest case, before anything runs", async () => {

@@ -4,7 +4,7 @@ import { validateReport } from "../../src/harness/report/index.js";
 import { assembleReport } from "../../src/harness/runner/assemble-report.js";
 import { silentProgress } from "../../src/harness/runner/progress.js";
 import { loadGateSoakProfile, runShortSoak, shortSoakStage } from "../../src/harness/soak-run/short-soak.js";
-import { createFakeClock, createSimulatedServer } from "../../src/harness/soak-run/simulated.js";
+import { createSimulatedServer, createSteppingClock } from "../../src/harness/soak-run/simulated.js";
 import type { SimulatedServerOptions } from "../../src/harness/soak-run/simulated.js";
 
 const ENV: EnvironmentInfo = { node: "v20", platform: "linux", arch: "x64", cpuModel: "cpu", cores: 2, totalMemoryBytes: 1, os: "Linux", gitCommit: null, model: null, config: {} };
@@ -12,7 +12,7 @@ const ENV: EnvironmentInfo = { node: "v20", platform: "linux", arch: "x64", cpuM
 async function gateRun(sim: SimulatedServerOptions) {
   const loaded = await loadGateSoakProfile("load");
   if (!loaded.ok) throw new Error(loaded.error);
-  const clock = createFakeClock(50_000);
+  const clock = createSteppingClock(50_000);
   const server = createSimulatedServer(sim);
   const lines: string[] = [];
   const stage = await runShortSoak({
@@ -24,11 +24,15 @@ async function gateRun(sim: SimulatedServerOptions) {
 }
 
 describe("soak-run short soak (the gate's stage)", () => {
-  test("the gate preset is a 30-40 s compressed soak", async () => {
+  test("the gate preset is a 30-40 s compressed soak on the ci preset's server and workload", async () => {
     const p = await loadGateSoakProfile("load");
-    if (!p.ok) throw new Error(p.error);
+    const ci = await loadGateSoakProfile("load", "ci");
+    if (!p.ok || !ci.ok) throw new Error("profiles");
     expect(p.profile.durationMs).toBeGreaterThanOrEqual(30_000);
     expect(p.profile.durationMs).toBeLessThanOrEqual(40_000);
+    expect(p.profile.server).toEqual(ci.profile.server);
+    expect(p.profile.workload).toEqual(ci.profile.workload);
+    expect(p.profile.gates).toEqual(ci.profile.gates);
   });
 
   test("on a clean server its scenarios and soak gates land green in the gate's report, on the gate's time line", async () => {
@@ -36,6 +40,7 @@ describe("soak-run short soak (the gate's stage)", () => {
     expect(report.scenarios.map((s) => s.name)).toEqual(["soak", "soak-canary"]);
     expect(report.gates.map((g) => g.id)).toEqual(expect.arrayContaining(["soak/memory-growth", "soak/failure-rate", "soak/canary"]));
     expect(report.gates.every((g) => g.verdict === "pass"), JSON.stringify(report.gates)).toBe(true);
+    expect(report.gates.map((g) => g.id)).toContain("soak/latency-stability");
     expect(report.verdict).toBe("pass");
     expect(validateReport(report)).toEqual([]);
     expect(stage.markers[0]).toEqual({ tMs: 30_000, label: "short soak starts" });

@@ -79,11 +79,14 @@ const hugeBody: ChaosStep<MainContext> = {
     const r = rec("client-huge-body");
     const big = Buffer.from(JSON.stringify({ messages: [{ role: "user", content: "x".repeat(2 << 20) }], max_tokens: 8, temperature: 0 }));
     const t0 = performance.now();
-    const sized = await sendRaw(ctx.server.baseUrl, { path: "/v1/chat/completions", headers: { ...json, "content-length": big.length }, parts: [big] });
+    // The server may refuse on the headers alone and close: a client still pushing the body then gets EPIPE
+    // or a reset instead of the answer. So the body follows a first piece after a pause, as a real client's
+    // would while the answer is already on its way.
+    const sized = await sendRaw(ctx.server.baseUrl, { path: "/v1/chat/completions", headers: { ...json, "content-length": big.length }, parts: [big.subarray(0, 64 << 10), big.subarray(64 << 10)], gapMs: 300 });
     if (sized.status === 413) r.detected(performance.now() - t0);
     judgeError(r, asError(sized), [413], "2 MiB body with Content-Length");
     const pieces = Array.from({ length: 32 }, (_, i) => big.subarray((i * big.length) / 32, ((i + 1) * big.length) / 32));
-    const chunked = await sendRaw(ctx.server.baseUrl, { path: "/v1/chat/completions", headers: { ...json, "transfer-encoding": "chunked" }, parts: pieces });
+    const chunked = await sendRaw(ctx.server.baseUrl, { path: "/v1/chat/completions", headers: { ...json, "transfer-encoding": "chunked" }, parts: pieces, gapMs: 10 });
     judgeError(r, asError(chunked), [413], "2 MiB chunked body");
     await verifyService(ctx, r, t0);
   },

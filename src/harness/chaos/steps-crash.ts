@@ -17,7 +17,7 @@ import type { ChaosStep } from "./case-runner.js";
 import { CORRUPTION_OPS } from "./corrupt.js";
 import type { CorruptionOp } from "./corrupt.js";
 import { getJson } from "./http-client.js";
-import { ask, chat, judgeAnswer, keyOf, recordPath, recordStored, reference, verifyService, waitUntil } from "./main-context.js";
+import { ask, chat, judgeAnswer, keyOf, recordPath, recordStored, reference, tagged, verifyService, waitUntil } from "./main-context.js";
 import type { ChatBody, MainContext } from "./main-context.js";
 import { IO_ERROR_LOG, UNUSABLE_LOG, checkAfterwards } from "./steps-cache.js";
 
@@ -30,9 +30,10 @@ interface Load {
 }
 
 /**
- * Clients ask new cacheable questions in a loop; once `killAfter` were answered, the server is
- * killed a random 0-15 ms later: inside requests in flight, and inside the record write behind the
- * last answer (its fsync waits SLOW_SYNC_MS, longer than that).
+ * Clients (more than the server's slots) ask new cacheable questions in a loop, each answer slowed
+ * to a few hundred ms; once `killAfter` were answered, the server is killed a random 0-15 ms later:
+ * inside requests in flight (generating or queued), and inside the record write behind the last
+ * answer (its fsync waits SLOW_SYNC_MS, longer than that).
  */
 async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: number, maxMs: number): Promise<Load & { killedAt: number }> {
   const load: Load = { acknowledged: [], cut: [] };
@@ -41,7 +42,8 @@ async function loadUntilKilled(ctx: MainContext, workers: number, killAfter: num
   const started = performance.now();
   const worker = async () => {
     while (!killed && !ctx.signal.aborted) {
-      const body = ask(ctx, `crash load ${ctx.next()}`, 16);
+      // 20 ms per chunk: every answer takes a few hundred ms, so requests are surely in flight at the kill.
+      const body = tagged(ask(ctx, `crash load ${ctx.next()}`, 16), "slow:20");
       const reply = await chat(ctx, body, { timeoutMs: 15_000 });
       if (reply.status === 200 && reply.cacheHit === false && reply.text !== null) load.acknowledged.push({ body, text: reply.text });
       else load.cut.push(body);
@@ -64,25 +66,34 @@ function stoppedSpec(op: CorruptionOp): CaseSpec {
     description: `while the server is stopped, ${op.description.replace(/^the record file/, "a stored record file")}; then the server starts`,
     expected:
       op.handling === "quarantine"
-        ? "the server starts; the record is quarantined (at the start-up scan or at the latest on its first request; detect: from ready until seen in quarantine/), never served; the request is answered with the reference and is a hit the next time"
-        : "the server starts; the file is reported as an I/O error (detect: from ready to the log line) or, if root can, read correctly; never served wrong; the request is answered with the reference; an unreadable thing is left in place (a link or FIFO may instead be replaced by a fresh valid record)",
+        ? "the server starts; the record is quarantined (by the start-up scan or at the latest on its first request; detect: from the restart's spawn until it was set aside), never served; the request is answered with the reference and is a hit the next time"
+        : "the server starts; the file is reported as an I/O error or an unusable record path (detect: from the restart's spawn to the report) or, if root can, read correctly; never served wrong; the request is answered with the reference; an unreadable thing is left in place (a link or FIFO may instead be replaced by a fresh valid record)",
     detectWithinMs: 60_000,
     recoverWithinMs: 60_000,
   };
 }
 
+/** The restarted server: when it was spawned, and when its start-up scan was seen over (null: never). */
+interface Restart {
+  spawnedAt: number;
+  scanDoneAt: number | null;
+}
+
 /** After the restart: the corrupted record's request (recover: from the restart's spawn until answered right). */
-async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp, body: ChatBody, ref: string, restartedAt: number, readyAt: number): Promise<void> {
+async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp, body: ChatBody, ref: string, restart: Restart): Promise<void> {
   const key = keyOf(ctx, body);
   const path = join(ctx.recordDir, `${key}.rec`);
   try {
-    if ((await quarantinedName(ctx.recordDir, key)) !== null) r.detected(performance.now() - readyAt);
+    const byScan = (await quarantinedName(ctx.recordDir, key)) !== null;
     const first = await chat(ctx, body, { timeoutMs: ctx.requestTimeoutMs + 5000 });
+    const firstAt = performance.now();
     judgeAnswer(r, first, ref, "the request of the corrupted record");
     if (op.handling === "quarantine") {
       r.check(first.cacheHit === false, "the corrupted record was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
       const moved = await quarantinedName(ctx.recordDir, key);
-      if (r.check(moved !== null, "the corrupted record was quarantined", "not in quarantine/", `as …${moved?.slice(moved.lastIndexOf(".rec.") + 1)}`)) r.detected(performance.now() - readyAt);
+      if (r.check(moved !== null, "the corrupted record was quarantined", "not in quarantine/", `as …${moved?.slice(moved.lastIndexOf(".rec.") + 1)}, ${byScan ? "by the start-up scan" : "at its first request"}`)) {
+        r.detected((byScan && restart.scanDoneAt !== null ? restart.scanDoneAt : firstAt) - restart.spawnedAt);
+      }
       r.check((await recordStored(ctx, body, ref)) !== null, "a fresh, valid record replaced it");
       const second = await chat(ctx, body);
       judgeAnswer(r, second, ref, "the same request again");
@@ -91,11 +102,12 @@ async function checkStopped(ctx: MainContext, r: CaseRecorder, op: CorruptionOp,
       if (op.handling === "io-error") r.check(first.cacheHit === false, "the unreadable file was not served (x-cache-hit false)", `x-cache-hit ${first.cacheHit}`);
       const logged = ctx.server.logs().find((e) => e.msg.includes(IO_ERROR_LOG) || e.msg.includes(UNUSABLE_LOG));
       r.check(logged !== undefined || first.cacheHit === true, "the unreadable file was reported (an I/O error or an unusable record path logged) or, for root, read correctly");
-      if (logged) r.detected(Math.max(0, logged.at - readyAt));
-      else if (first.cacheHit === true) r.detected(first.ms);
+      // Root reads a mode-000 file: then there is nothing to report, and serving it right is the detection.
+      if (op.handling === "maybe-readable" && first.cacheHit === true) r.detected(firstAt - restart.spawnedAt);
+      else if (logged) r.detected(logged.at - restart.spawnedAt);
       await checkAfterwards(r, op, path, { fingerprint: ctx.fingerprint, key, text: ref });
     }
-    r.recovered(performance.now() - restartedAt);
+    r.recovered(performance.now() - restart.spawnedAt);
   } finally {
     await op.cleanup?.(path);
   }
@@ -118,7 +130,8 @@ export function stoppedSoloStep(op: CorruptionOp): ChaosStep<MainContext> {
       if (decoded?.ok) await op.apply(path, { random: ctx.random, record: decoded.record });
       const restartedAt = performance.now();
       await ctx.restart();
-      await checkStopped(ctx, r, op, body, ref, restartedAt, performance.now());
+      const scan = await waitUntil(() => scanComplete(ctx), 20_000, 20, ctx.signal);
+      await checkStopped(ctx, r, op, body, ref, { spawnedAt: ctx.server.spawnedAt, scanDoneAt: scan === null ? null : performance.now() });
       await verifyService(ctx, r, restartedAt);
     },
   };
@@ -153,7 +166,7 @@ export function crashStep(): ChaosStep<MainContext> {
         r.check((await recordStored(ctx, body, ref)) !== null, "the seeded record reached the disk");
         seeds.push({ op, body, ref });
       }
-      const load = await loadUntilKilled(ctx, ctx.quick ? 3 : 4, ctx.quick ? 10 : 30, ctx.quick ? 4000 : 8000);
+      const load = await loadUntilKilled(ctx, ctx.quick ? 3 : 4, ctx.quick ? 10 : 20, ctx.quick ? 4000 : 8000);
       const gone = await waitUntil(async () => !ctx.server.alive() && (await getJson(ctx.server.baseUrl, "/health", 500)).status === null, 10_000, 25, ctx.signal);
       crash.check(gone !== null, "the killed server is gone (connections refused)");
       // While it is down: which answers have their record completely on disk (records are written behind the answer).
@@ -194,10 +207,10 @@ export function crashStep(): ChaosStep<MainContext> {
         return;
       }
       crash.check(true, "the server started again", "", `ready ${Math.round(ctx.server.startMs)} ms after spawn`);
-      const readyAt = performance.now();
       const scan = await waitUntil(() => scanComplete(ctx), 20_000, 20, ctx.signal);
+      const restart: Restart = { spawnedAt: ctx.server.spawnedAt, scanDoneAt: scan === null ? null : performance.now() };
       // Detect: the restarted server has gone through the crash's leftovers (temp files removed, torn records set aside).
-      if (crash.check(scan !== null, "the start-up scan of the cache finished", "", `${Math.round(scan ?? 0)} ms after ready`)) crash.detected(performance.now() - restartedAt);
+      if (crash.check(scan !== null, "the start-up scan of the cache finished", "", `${Math.round(scan ?? 0)} ms after ready`)) crash.detected(restart.scanDoneAt! - restart.spawnedAt);
       const left = await tempFiles(ctx.recordDir);
       crash.check(left.length === 0, "no temp file of a torn write survived the restart", `${left.length} left`);
       const bad = await undecodableRecords(ctx.recordDir, ctx.fingerprint, corrupted);
@@ -219,7 +232,7 @@ export function crashStep(): ChaosStep<MainContext> {
       }
       if (await verifyService(ctx, crash, restartedAt)) crash.note(`restart to verified service: ${Math.round(performance.now() - restartedAt)} ms`);
 
-      for (const s of seeds) if (s.op) await checkStopped(ctx, rec(stoppedName(s.op)), s.op, s.body, s.ref, restartedAt, readyAt);
+      for (const s of seeds) if (s.op) await checkStopped(ctx, rec(stoppedName(s.op)), s.op, s.body, s.ref, restart);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * One segment of a soak run (from the start or a resume, to the planned end or an interruption):
  * sends the mixed workload (open loop at `ratePerSecond` with at most `concurrency` in flight, or a
- * closed loop), one canary per window, samples the server's memory and the harness's event-loop
+ * closed loop), one canary per window (it waits for a free slot like any request), samples the server's memory and the harness's event-loop
  * delay, and closes a window every `windowMs` (createWindowAggregator) into a WindowPayload handed
  * to `onWindow` (journal, state, reports), in order, without pausing the load.
  *
@@ -107,6 +107,7 @@ const freshExtras = (classes: number): Extras => ({
 export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<SegmentResult> {
   const { clock, signal } = deps;
   const { profile } = plan;
+  let lastCpu: CpuSnapshot | null = deps.cpuSnapshot ? await deps.cpuSnapshot() : null;
   const origin = clock.now();
   const runNow = () => clock.now() - origin + plan.startRunMs;
   const agg = createWindowAggregator({ now: runNow, windowMs: profile.windowMs, histogram: () => new LatencyHistogram() });
@@ -130,7 +131,6 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
   let wake: () => void = () => undefined;
   const onAbort = () => wake();
   signal?.addEventListener("abort", onAbort);
-  let lastCpu: CpuSnapshot | null = deps.cpuSnapshot ? await deps.cpuSnapshot() : null;
 
   const launch = (lateness: number | null) => {
     const { lane, sizeClass, plan: req } = soakRequest(profile.workload, requestIndex++, plan.model);
@@ -167,6 +167,7 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
       return;
     }
     canaryInFlight = true;
+    inFlight++;
     x.events++;
     void deps.send(canaryRequest(profile.canary, windowIndex, plan.model)).then((rec) => {
       const text = rec.error === null && rec.status === 200 ? rec.answer?.text ?? null : null;
@@ -186,6 +187,8 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
       }
     }).finally(() => {
       canaryInFlight = false;
+      if (inFlight === profile.concurrency) freedAt = runNow();
+      inFlight--;
       wake();
     });
   };
@@ -266,7 +269,9 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
         canaryWindow = windowIndex;
         nextCanaryAt = t + canaryOffset;
       }
-      if (t >= nextCanaryAt) {
+      // The canary takes a slot like any request (it waits for one): with concurrency at or below
+      // the server's slots nothing ever queues inside the server behind another request.
+      if (t >= nextCanaryAt && (canaryInFlight || inFlight < profile.concurrency)) {
         launchCanary();
         nextCanaryAt = Number.POSITIVE_INFINITY;
       }
@@ -282,7 +287,8 @@ export async function runSegment(plan: SegmentPlan, deps: LoopDeps): Promise<Seg
         nextSendAt = interval === 0 ? t : late > interval ? t + interval : nextSendAt + interval;
         continue;
       }
-      const next = Math.min(t + agg.dueInMs(), plan.endRunMs, nextMemAt, nextCanaryAt, nextTickAt, inFlight < profile.concurrency ? nextSendAt : Number.POSITIVE_INFINITY);
+      const free = inFlight < profile.concurrency;
+      const next = Math.min(t + agg.dueInMs(), plan.endRunMs, nextMemAt, free || canaryInFlight ? nextCanaryAt : Number.POSITIVE_INFINITY, nextTickAt, free ? nextSendAt : Number.POSITIVE_INFINITY);
       await wait(next - t);
     }
     const interrupted = signal?.aborted === true;

@@ -109,7 +109,7 @@ export async function runShortSoak(o: ShortSoakOptions): Promise<StageResult> {
       scenarios: report.scenarios.map((sr) => ({ report: sr, metrics: sr.name === SOAK_SCENARIO ? metrics : {}, invalid: [], series: [], markers: [], memory: [] })),
       gates: start.gates.map((g) => ({ id: g.id, scenario: SOAK_SCENARIO, gate: parseGate(g.expression) })),
       runMetrics: {},
-      invalid: verdict.invalid.map((x) => `short soak: ${x.replace(/; continue it with .*$/, "")}`),
+      invalid: report.invalidReasons.map((x) => `short soak: ${x.replace(/; continue it with .*$/, "")}`),
       memory: shift(report.series?.memory ?? []),
       latency: shift(report.series?.latency ?? []),
       markers: [{ tMs: offset, label: "short soak starts" }, ...shift(report.series?.markers ?? []).map((m) => ({ ...m, label: `soak ${m.label}`.slice(0, 48) }))],

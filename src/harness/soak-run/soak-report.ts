@@ -11,6 +11,7 @@ import { scenarioMetrics, summaryMetrics } from "../runner/scenario-metrics.js";
 import type { Metrics } from "../runner/scenario-metrics.js";
 import type { BlockRow } from "./bounded.js";
 import type { SoakSnapshot } from "./state.js";
+import { runInvalidReasons } from "./verdict.js";
 import type { SoakVerdict } from "./verdict.js";
 
 export const SOAK_SCENARIO = "soak";
@@ -33,7 +34,7 @@ function soakScenario(s: SoakSnapshot, v: SoakVerdict, extra: string[]): Scenari
     `cache-hit lane: ${s.hist.repeat.count} answers (${s.cacheHits} marked x-cache-hit by the server), E2E p50 ${fmt(s.hist.repeat.percentile(50))} ms, p95 ${fmt(s.hist.repeat.percentile(95))} ms; fresh lane: ${s.hist.fresh.count} answers, p50 ${fmt(s.hist.fresh.percentile(50))} ms, p95 ${fmt(s.hist.fresh.percentile(95))} ms`,
     s.host.measuredWindows === 0
       ? "host: other processes' CPU not measured (Linux /proc and the server's pid are needed: not for a --target)"
-      : `host: other processes used ${fmt(s.host.meanForeignPct)}% of the machine's CPU on average (max ${fmt(s.host.maxForeignPct)}%); ${s.host.noisyWindows} of ${s.host.measuredWindows} windows above ${p.verdict.maxForeignCpuPct ?? 40}%`,
+      : `host: other processes used ${fmt(s.host.meanForeignPct)}% of the machine's CPU on average (max ${fmt(s.host.maxForeignPct)}%); ${s.host.noisyWindows} of ${s.host.measuredWindows} windows above ${p.verdict.maxForeignCpuPct ?? 75}%`,
     `server memory: ${s.lifetimes.map((l) => `lifetime ${l.lifetime}: ${l.server.memoryNote}`).join("; ") || "no server lifetime"}`,
     `harness: event-loop delay p99 max ${fmt(s.loop.maxP99Ms)} ms over ${s.loop.measuredWindows} windows (${s.loop.laggingWindows} lagging); send lateness p99 max ${fmt(s.lateness.maxP99Ms)} ms over ${s.lateness.measuredWindows} windows (${s.lateness.laggingWindows} late), max ${fmt(s.maxLatenessMs)} ms (waiting for a free slot under the concurrency cap is not counted)`,
     ...extra,
@@ -133,6 +134,9 @@ export function buildSoakReport(s: SoakSnapshot, v: SoakVerdict, options: SoakRe
     ...(p.heap !== null ? { heapUsedBytes: p.heap } : {}),
     ...(p.ext !== null ? { externalBytes: p.ext } : {}),
   }));
+  const invalidReasons = runInvalidReasons(v, gates);
+  const unjudged = v.latencyInvalid.filter((r) => !invalidReasons.includes(r));
+  if (unjudged.length > 0) soak.notes.push(...unjudged.map((r) => `latency stability not judged (red on another gate regardless): ${r}`));
   const startedMs = Date.parse(s.start.startedAt);
   const lastMs = s.windows.lastAt === null ? startedMs : Math.max(startedMs, Date.parse(s.windows.lastAt));
   const env = s.start.environment;
@@ -144,8 +148,8 @@ export function buildSoakReport(s: SoakSnapshot, v: SoakVerdict, options: SoakRe
     startedAt: s.start.startedAt,
     finishedAt: new Date(Number.isFinite(lastMs) ? lastMs : startedMs).toISOString(),
     durationMs: s.windows.lastEndMs,
-    verdict: v.invalid.length > 0 ? "invalid" : verdictOf([], gates),
-    invalidReasons: [...v.invalid],
+    verdict: verdictOf(invalidReasons, gates),
+    invalidReasons,
     environment: {
       ...env,
       config: {

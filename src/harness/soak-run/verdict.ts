@@ -78,7 +78,13 @@ export interface SoakVerdict {
   memory: { lifetimes: LifetimeMemory[]; decisive: LifetimeMemory | null };
   latency: { lifetimes: LifetimeLatency[]; judged: number; bad: number; noisy: number; maxConsecutiveBad: number | null };
   metrics: Record<string, number | null>;
+  /** Why the whole run cannot be trusted (incomplete, no memory verdict, the harness overloaded). */
   invalid: string[];
+  /**
+   * Why latency stability could not be judged (too few requests, the machine busy with other
+   * processes): the run is INVALID for it only when no other gate is red (latencyOnlyInvalid).
+   */
+  latencyInvalid: string[];
   notes: string[];
   markers: Marker[];
 }
@@ -188,6 +194,7 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
   const maxRun = judged > 0 ? Math.max(0, ...latency.map((x) => x.result.longestBadRun?.length ?? 0)) : null;
 
   const invalid: string[] = [];
+  const latencyInvalid: string[] = [];
   const notes: string[] = [];
   const markers: Marker[] = [];
   if (s.ended === null) {
@@ -200,11 +207,11 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
   } else if (decisive.verdict.verdict === "inconclusive") {
     invalid.push(`the memory verdict is inconclusive (lifetime ${decisive.lifetime}): ${decisive.verdict.reason}; a longer run narrows the interval`);
   }
-  const judgesLatency = s.start.gates.some((g) => /\blatency_(bad_windows|max_consecutive_bad|judged_windows)\b/.test(g.expression));
+  const judgesLatency = s.start.gates.some((g) => judgesLatencyStability(g.expression));
   if (judgesLatency && noisy > 0 && noisy >= judged) {
-    invalid.push(`other processes used more than ${profile.verdict.maxForeignCpuPct ?? BUILTIN_PROFILE.verdict.maxForeignCpuPct}% of the machine's CPU in ${noisy} of ${noisy + judged} latency windows after warm-up: latency stability says more about them than about the server (host: ${s.host.meanForeignPct === null ? "n/a" : `${s.host.meanForeignPct.toFixed(0)}%`} on average)`);
+    latencyInvalid.push(`other processes used more than ${profile.verdict.maxForeignCpuPct ?? BUILTIN_PROFILE.verdict.maxForeignCpuPct}% of the machine's CPU in ${noisy} of ${noisy + judged} latency windows after warm-up: latency stability says more about them than about the server (host: ${s.host.meanForeignPct === null ? "n/a" : `${s.host.meanForeignPct.toFixed(0)}%`} on average)`);
   } else if (judged === 0 && judgesLatency) {
-    invalid.push(`no latency window after warm-up held ${profile.verdict.latency.minRequests} fresh requests of one prompt size: too short or too slow a run to judge latency stability`);
+    latencyInvalid.push(`no latency window after warm-up held ${profile.verdict.latency.minRequests} fresh requests of one prompt size: too short or too slow a run to judge latency stability`);
   }
   const lagShare = s.loop.measuredWindows > 0 ? s.loop.laggingWindows / s.loop.measuredWindows : 0;
   if (s.loop.laggingWindows >= 2 && lagShare > profile.verdict.maxLaggingWindowShare) {
@@ -259,5 +266,20 @@ export function computeVerdict(s: SoakSnapshot): SoakVerdict {
     windows: s.windows.count,
   };
   if (d) notes.unshift(`memory verdict (decisive lifetime ${decisive!.lifetime}): projected growth ${pct(d.projectedGrowthPct)} [${pct(d.projectedGrowthPctLow)}, ${pct(d.projectedGrowthPctHigh)}] over the planned ${(plannedDurationMs / HOUR).toFixed(2)} h`);
-  return { memory: { lifetimes: memory, decisive }, latency: { lifetimes: latency, judged, bad, noisy, maxConsecutiveBad: maxRun }, metrics, invalid, notes, markers: markers.sort((a, b) => a.tMs - b.tMs) };
+  return { memory: { lifetimes: memory, decisive }, latency: { lifetimes: latency, judged, bad, noisy, maxConsecutiveBad: maxRun }, metrics, invalid, latencyInvalid, notes, markers: markers.sort((a, b) => a.tMs - b.tMs) };
+}
+
+/** Whether a gate expression reads the latency-stability verdict. */
+export function judgesLatencyStability(expression: string): boolean {
+  return /\blatency_(bad_windows|max_consecutive_bad|judged_windows|noisy_windows)\b/.test(expression);
+}
+
+/**
+ * The run's INVALID reasons given its gates: the whole-run ones always; the latency-only ones unless
+ * a gate that does not read latency stability failed (a leak found on a busy machine is still red:
+ * memory, failures and the canary do not depend on how busy the machine was).
+ */
+export function runInvalidReasons(v: SoakVerdict, gates: readonly { expression: string; verdict: string }[]): string[] {
+  const redElsewhere = gates.some((g) => g.verdict === "fail" && !judgesLatencyStability(g.expression));
+  return [...v.invalid, ...(redElsewhere ? [] : v.latencyInvalid)];
 }
