@@ -241,7 +241,7 @@ export class DiskStore {
     const written = await this.lock.run(record.key, async (): Promise<WriteResult> => {
       const { dir } = this.opts;
       try {
-        await writeAtomic(this.fs, dir, join(dir, this.tempName(record.key)), join(dir, fileName), data);
+        await writeAtomic(this.fs, dir, join(dir, this.tempName(record.key)), join(dir, fileName), data, (err) => this.report(CacheIoError.from(err, "put", fileName)));
       } catch (err) {
         const error = CacheIoError.from(err, "put", fileName);
         // Renaming onto a directory: that key's path is in the way, the store itself works.
@@ -290,7 +290,7 @@ export class DiskStore {
       if (errorCode(err) !== "ENOENT") return { ok: false, error: this.report(CacheIoError.from(err, op, `${key}.rec`)) };
     }
     this.index.delete(key);
-    if (durable) await syncDirectory(this.fs, this.opts.dir);
+    if (durable) await syncDirectory(this.fs, this.opts.dir, (err) => this.report(CacheIoError.from(err, op, `${key}.rec`)));
     return { ok: true };
   }
 
@@ -325,7 +325,7 @@ export class DiskStore {
       const path = join(this.opts.dir, fileName);
       let read: Buffer | { oversize: number };
       try {
-        read = await readBounded(this.fs, path, this.maxRecordBytes);
+        read = await readBounded(this.fs, path, this.maxRecordBytes, (err) => this.report(CacheIoError.from(err, op, fileName)));
       } catch (err) {
         this.index.delete(key);
         if (errorCode(err) === "ENOENT") {

@@ -9,12 +9,16 @@ import type { CacheFileHandle, CacheFs } from "./cache-fs.js";
  * the directory (best effort). On failure the temp file is removed and the error rethrown; `finalPath` is
  * then untouched.
  */
+/** Told of an error the operation survived (it still succeeded) but that says the disk is failing. */
+export type SoftErrorSink = (err: unknown) => void;
+
 export async function writeAtomic(
   fs: CacheFs,
   dir: string,
   tmpPath: string,
   finalPath: string,
   data: Buffer,
+  onSoftError?: SoftErrorSink,
 ): Promise<void> {
   let handle: CacheFileHandle | undefined;
   try {
@@ -30,14 +34,14 @@ export async function writeAtomic(
     await unlinkQuietly(fs, tmpPath);
     throw err;
   }
-  await syncDirectory(fs, dir);
+  await syncDirectory(fs, dir, onSoftError);
 }
 
 /**
  * Reads a regular file of at most `maxBytes`; for a bigger one returns its size without reading it.
  * Throws EISDIR for a directory.
  */
-export async function readBounded(fs: CacheFs, path: string, maxBytes: number): Promise<Buffer | { oversize: number }> {
+export async function readBounded(fs: CacheFs, path: string, maxBytes: number, onSoftError?: SoftErrorSink): Promise<Buffer | { oversize: number }> {
   const handle = await fs.open(path, "r");
   try {
     const st = await handle.stat();
@@ -46,21 +50,29 @@ export async function readBounded(fs: CacheFs, path: string, maxBytes: number): 
     if (st.size > maxBytes) return { oversize: st.size };
     return await handle.readFile();
   } finally {
-    await handle.close().catch(() => undefined);
+    // The data was read; a failing close is still news about the disk.
+    await handle.close().catch((err: unknown) => onSoftError?.(err));
   }
 }
 
-/** fsyncs a directory so a rename or unlink in it is durable; ignored where the platform cannot. */
-export async function syncDirectory(fs: CacheFs, dir: string): Promise<void> {
+/** Codes that mean "this platform or file system cannot fsync a directory", not "the disk failed". */
+const CANNOT_SYNC_DIR = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EPERM", "EISDIR", "EBADF"]);
+
+/**
+ * fsyncs a directory so a rename or unlink in it is durable. Where the platform cannot (EINVAL, ENOTSUP...)
+ * it is skipped quietly: the rename itself is already atomic. Any other failure (EIO) is reported to
+ * onSoftError: the write stands, but the disk is failing and that must be counted.
+ */
+export async function syncDirectory(fs: CacheFs, dir: string, onSoftError?: SoftErrorSink): Promise<void> {
+  let handle;
   try {
-    const handle = await fs.open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // not possible everywhere; the rename itself is already atomic
+    handle = await fs.open(dir, "r");
+    await handle.sync();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code !== "string" || !CANNOT_SYNC_DIR.has(code)) onSoftError?.(err);
+  } finally {
+    await handle?.close().catch((err: unknown) => onSoftError?.(err));
   }
 }
 

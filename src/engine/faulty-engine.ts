@@ -8,6 +8,7 @@
  * positions drawn from a PRNG seeded with (seed, block). So the fraction is exact over every whole
  * block, the same seed fails the same calls, and concurrency cannot change which call numbers fail.
  */
+import { bindAll } from "./retrying-engine.js";
 import { deriveSeed, mulberry32 } from "./gguf/prng.js";
 import type { Engine, GenerateChunk, GenerateRequest, GenerateResult } from "./types.js";
 
@@ -67,6 +68,8 @@ export function withFaults(engine: Engine, settings: FaultSettings): FaultyEngin
   const fails = faultPlan(settings);
   const stats: FaultStats = { calls: 0, faults: 0 };
   const wrapped: FaultyEngine = {
+    // Every optional capability (warm, prompt state, stats, routing) passes through; only generate is faulty.
+    ...bindAll(engine),
     info: () => engine.info(),
     countPromptTokens: (messages) => engine.countPromptTokens(messages),
     async generate(req: GenerateRequest, onChunk?: (chunk: GenerateChunk) => void): Promise<GenerateResult> {
@@ -80,10 +83,6 @@ export function withFaults(engine: Engine, settings: FaultSettings): FaultyEngin
     close: () => engine.close(),
     faultStats: () => ({ ...stats }),
   };
-  if (engine.chooseSlot) {
-    const choose = engine.chooseSlot.bind(engine);
-    wrapped.chooseSlot = (free, messages, sessionId) => choose(free, messages, sessionId);
-  }
   return wrapped;
 }
 

@@ -21,6 +21,7 @@ import { createThreadChooser } from "./thread-plan-governor.js";
 
 export { memoDetokenize, sha256File, timeGeneration } from "./llama-engine-support.js";
 import type { Engine, EngineInfo, EngineStats, GenerateChunk, GenerateRequest, GenerateResult } from "./types.js";
+import { linkSignals } from "../resilience/linked-signal.js";
 
 export interface LlamaEngineOptions {
   modelPath: string;
@@ -270,11 +271,14 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
 
     async generate(req, onChunk) {
       const slot = holdSlot(req.slot);
-      const signal = req.signal ? AbortSignal.any([req.signal, closing.signal]) : closing.signal;
+      // Not AbortSignal.any: on Node 20 it leaks a reference on the engine-lifetime signal per request.
+      const linked = req.signal ? linkSignals([req.signal, closing.signal]) : null;
+      const signal = linked?.signal ?? closing.signal;
       try {
         return await track(generateOn(slot, { ...req, signal }, onChunk));
       } finally {
         slot.busy = false;
+        linked?.dispose();
       }
     },
 

@@ -74,6 +74,8 @@ export interface CacheMetrics {
   miss(): void;
   corruption(reason: string): void;
   recovered(): void;
+  /** A disk operation of the response cache failed (or a step it survived, like a directory fsync). */
+  ioError(op: string, code: string): void;
   setEntries(entries: number, bytes: number): void;
 }
 
@@ -120,6 +122,7 @@ export const METRIC_NAMES = [
   `${P}cache_misses_total`,
   `${P}cache_corruptions_total`,
   `${P}cache_recoveries_total`,
+  `${P}cache_io_errors_total`,
   `${P}retries_total`,
   `${P}log_write_errors_total`,
   `${P}requests_running`,
@@ -141,6 +144,12 @@ export const METRIC_NAMES = [
 const NON_COUNTER_TOTALS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
 
 const KNOWN_REASONS: ReadonlySet<string> = new Set(CORRUPTION_REASONS);
+/** errno-style codes kept as label values; anything else is "other" (bounded label cardinality). */
+const KNOWN_IO_CODES: ReadonlySet<string> = new Set([
+  "EIO", "ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "ENOENT", "ENOTDIR", "EISDIR", "EMFILE", "ENFILE",
+  "EBUSY", "EAGAIN", "ETIMEDOUT", "EFBIG", "EINVAL", "EUNAVAILABLE", "EUNKNOWN",
+]);
+const IO_OPS: ReadonlySet<string> = new Set(["open", "scan", "get", "put", "delete", "clear", "quarantine", "evict", "prune"]);
 
 export function createPromMetrics(opts: PromMetricsOptions): PromMetrics {
   const registry = new Registry();
@@ -193,6 +202,12 @@ export function createPromMetrics(opts: PromMetricsOptions): PromMetrics {
     registers,
   });
   for (const r of CORRUPTION_REASONS) corruptions.labels(r).inc(0);
+  const ioErrors = new Counter({
+    name: `${P}cache_io_errors_total`,
+    help: "Response-cache disk operations that failed, by operation and errno code (survived ones included, e.g. a directory fsync).",
+    labelNames: ["op", "code"] as const,
+    registers,
+  });
   const recoveries = counter("cache_recoveries_total", "Corrupt cache records recovered from (quarantined and served fresh).");
   const retries = counter("retries_total", "Retried engine operations.");
   const logWriteErrors = counter("log_write_errors_total", "Log lines the log destination failed to take (dropped, never fatal).");
@@ -295,6 +310,7 @@ export function createPromMetrics(opts: PromMetricsOptions): PromMetrics {
       miss: () => misses.inc(),
       corruption: (reason) => corruptions.labels(KNOWN_REASONS.has(reason) ? reason : "other").inc(),
       recovered: () => recoveries.inc(),
+      ioError: (op, code) => ioErrors.labels(IO_OPS.has(op) ? op : "other", KNOWN_IO_CODES.has(code) ? code : "other").inc(),
       setEntries(entries, bytes) {
         cacheEntries = Math.max(0, entries);
         cacheBytes = Math.max(0, bytes);

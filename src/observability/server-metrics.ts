@@ -103,6 +103,7 @@ export function createServerMetrics(opts: ServerMetricsOptions): ServerMetrics {
       },
       corruption: (reason) => prom.cache.corruption(reason),
       recovered: () => prom.cache.recovered(),
+      ioError: (op, code) => prom.cache.ioError(op, code),
       setEntries: (entries, bytes) => prom.cache.setEntries(entries, bytes),
     },
     retries: prom.retries,

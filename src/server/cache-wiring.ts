@@ -52,7 +52,10 @@ export function startServerResponseCache(o: ServerCacheOptions): ResponseCache {
         log.warn({ reason }, "response cache: corrupt record quarantined");
       },
       recovered: () => metrics.cache.recovered(),
-      ioError: (err) => log.warn({ code: err.code, op: err.op }, "response cache: disk operation failed"),
+      ioError: (err) => {
+        metrics.cache.ioError(err.op, err.code);
+        log.warn({ code: err.code, op: err.op }, "response cache: disk operation failed");
+      },
       // Once per key: a directory, a FIFO or an unreadable file sits where that one record should be.
       unusable: (err) => {
         metrics.cache.corruption("io");

@@ -5,6 +5,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { ApiError, ContextOverflowError } from "../errors.js";
+import { linkSignals } from "../resilience/linked-signal.js";
 import type { SlotPool } from "../engine/slot-pool.js";
 import type { ChatMessage, Engine, GenerateChunk, GenerateResult, SamplingParams } from "../engine/types.js";
 
@@ -65,94 +66,100 @@ export function createInferenceService(opts: InferenceOptions): InferenceService
       const start = now();
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       const shutdown = opts.shutdownSignal;
-      const signal = AbortSignal.any(shutdown ? [req.signal, timeout, shutdown] : [req.signal, timeout]);
-      const timeoutError = () =>
-        new ApiError("request_timeout", `the request took longer than the server's limit of ${opts.timeoutMs} ms; ask for fewer tokens or retry`);
-      const shutdownError = () => new ApiError("shutting_down", "the server is shutting down and stopped this request; retry on another instance");
+      // Not AbortSignal.any: on Node 20 it leaks a reference on the long-lived shutdown signal per request.
+      const linked = linkSignals(shutdown ? [req.signal, timeout, shutdown] : [req.signal, timeout]);
+      const signal = linked.signal;
+      try {
+        const timeoutError = () =>
+          new ApiError("request_timeout", `the request took longer than the server's limit of ${opts.timeoutMs} ms; ask for fewer tokens or retry`);
+        const shutdownError = () => new ApiError("shutting_down", "the server is shutting down and stopped this request; retry on another instance");
 
-      let lease;
-      try {
-        lease = await opts.pool.acquire({
-          signal,
-          choose: opts.engine.chooseSlot ? (free) => opts.engine.chooseSlot!(free, req.messages, req.sessionId) : undefined,
-        });
-      } catch (err) {
-        if (shutdown?.aborted && !req.signal.aborted) throw shutdownError();
-        if (timeout.aborted && !req.signal.aborted) throw timeoutError();
-        if (req.signal.aborted) throw new ClientAbortError("the client went away while queued");
-        throw err;
-      }
-      req.onSlot?.();
-
-      let ttftAt: number | null = null;
-      let lastChunkAt: number | null = null;
-      // Set when this request stops waiting for the engine (timeout or client gone): later chunks of an engine
-      // that is slow to stop go nowhere.
-      let gaveUp = false;
-      opts.log?.debug({ slot: lease.slot, queueMs: lease.queuedMs }, "generation started");
-      let generation: Promise<GenerateResult>;
-      try {
-        generation = opts.engine.generate(
-          { messages: req.messages, params: req.params, signal, sessionId: req.sessionId, slot: lease.slot },
-          (chunk) => {
-            if (gaveUp) return;
-            const t = now();
-            if (ttftAt === null) ttftAt = t;
-            if (lastChunkAt !== null) opts.onInterToken?.(t - lastChunkAt);
-            lastChunkAt = t;
-            onChunk?.(chunk);
-          },
-        );
-      } catch (err) {
-        generation = Promise.reject(err);
-      }
-      try {
-        const result = await untilAborted(generation, signal);
-        if (result === ABANDONED) {
-          // The slot is free only once the engine has really returned: an engine stuck in a call that ignores
-          // its signal keeps its slot (it cannot run two generations at once), but never keeps the client.
-          gaveUp = true;
-          const abandonedAt = now();
-          const slot = lease.slot;
-          const held = lease;
-          void generation.then(noop, noop).then(() => {
-            held.release();
-            const stuckMs = now() - abandonedAt;
-            if (stuckMs > STUCK_WARN_MS) opts.log?.warn?.({ slot, stuckMs: Math.round(stuckMs) }, "the engine returned long after its request was abandoned; the slot is free again");
+        let lease;
+        try {
+          lease = await opts.pool.acquire({
+            signal,
+            choose: opts.engine.chooseSlot ? (free) => opts.engine.chooseSlot!(free, req.messages, req.sessionId) : undefined,
           });
+        } catch (err) {
           if (shutdown?.aborted && !req.signal.aborted) throw shutdownError();
           if (timeout.aborted && !req.signal.aborted) throw timeoutError();
-          throw new ClientAbortError("the client went away during generation");
+          if (req.signal.aborted) throw new ClientAbortError("the client went away while queued");
+          throw err;
         }
-        if (result.aborted && shutdown?.aborted && !req.signal.aborted) throw shutdownError();
-        if (result.aborted && timeout.aborted && !req.signal.aborted) throw timeoutError();
-        if (result.aborted && req.signal.aborted) throw new ClientAbortError("the client went away during generation");
-        const end = now();
-        opts.log?.debug(
-          { slot: lease.slot, promptTokens: result.promptTokens, completionTokens: result.completionTokens, finishReason: result.finishReason },
-          "generation finished",
-        );
-        const genMs = ttftAt === null ? 0 : end - ttftAt;
-        return {
-          result,
-          timings: {
-            queueMs: lease.queuedMs,
-            ttftMs: ttftAt === null ? null : ttftAt - start,
-            totalMs: end - start,
-            tokensPerSecond: result.completionTokens > 1 && genMs > 0 ? ((result.completionTokens - 1) * 1000) / genMs : null,
-          },
-        };
-      } catch (err) {
-        if (err instanceof ContextOverflowError) {
-          throw new ApiError(
-            "context_length_exceeded",
-            `the conversation is too long for this model: ${err.message}; shorten the messages or start the server with a larger --context-size`,
-            { param: "messages" },
+        req.onSlot?.();
+
+        let ttftAt: number | null = null;
+        let lastChunkAt: number | null = null;
+        // Set when this request stops waiting for the engine (timeout or client gone): later chunks of an engine
+        // that is slow to stop go nowhere.
+        let gaveUp = false;
+        opts.log?.debug({ slot: lease.slot, queueMs: lease.queuedMs }, "generation started");
+        let generation: Promise<GenerateResult>;
+        try {
+          generation = opts.engine.generate(
+            { messages: req.messages, params: req.params, signal, sessionId: req.sessionId, slot: lease.slot },
+            (chunk) => {
+              if (gaveUp) return;
+              const t = now();
+              if (ttftAt === null) ttftAt = t;
+              if (lastChunkAt !== null) opts.onInterToken?.(t - lastChunkAt);
+              lastChunkAt = t;
+              onChunk?.(chunk);
+            },
           );
+        } catch (err) {
+          generation = Promise.reject(err);
         }
-        throw err;
+        try {
+          const result = await untilAborted(generation, signal);
+          if (result === ABANDONED) {
+            // The slot is free only once the engine has really returned: an engine stuck in a call that ignores
+            // its signal keeps its slot (it cannot run two generations at once), but never keeps the client.
+            gaveUp = true;
+            const abandonedAt = now();
+            const slot = lease.slot;
+            const held = lease;
+            void generation.then(noop, noop).then(() => {
+              held.release();
+              const stuckMs = now() - abandonedAt;
+              if (stuckMs > STUCK_WARN_MS) opts.log?.warn?.({ slot, stuckMs: Math.round(stuckMs) }, "the engine returned long after its request was abandoned; the slot is free again");
+            });
+            if (shutdown?.aborted && !req.signal.aborted) throw shutdownError();
+            if (timeout.aborted && !req.signal.aborted) throw timeoutError();
+            throw new ClientAbortError("the client went away during generation");
+          }
+          if (result.aborted && shutdown?.aborted && !req.signal.aborted) throw shutdownError();
+          if (result.aborted && timeout.aborted && !req.signal.aborted) throw timeoutError();
+          if (result.aborted && req.signal.aborted) throw new ClientAbortError("the client went away during generation");
+          const end = now();
+          opts.log?.debug(
+            { slot: lease.slot, promptTokens: result.promptTokens, completionTokens: result.completionTokens, finishReason: result.finishReason },
+            "generation finished",
+          );
+          const genMs = ttftAt === null ? 0 : end - ttftAt;
+          return {
+            result,
+            timings: {
+              queueMs: lease.queuedMs,
+              ttftMs: ttftAt === null ? null : ttftAt - start,
+              totalMs: end - start,
+              tokensPerSecond: result.completionTokens > 1 && genMs > 0 ? ((result.completionTokens - 1) * 1000) / genMs : null,
+            },
+          };
+        } catch (err) {
+          if (err instanceof ContextOverflowError) {
+            throw new ApiError(
+              "context_length_exceeded",
+              `the conversation is too long for this model: ${err.message}; shorten the messages or start the server with a larger --context-size`,
+              { param: "messages" },
+            );
+          }
+          throw err;
+        } finally {
+          if (!gaveUp) lease.release();
+        }
       } finally {
-        if (!gaveUp) lease.release();
+        linked.dispose();
       }
     },
   };

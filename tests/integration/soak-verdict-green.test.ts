@@ -58,11 +58,11 @@ describe("gauntlet soak --preset ci against the unmodified server", () => {
     expect(gate.values.memory_growth_pct!).toBeLessThan(20);
   });
 
-  test("the latency gate judged real latency windows: several per prompt size after warm-up", () => {
-    const verdict = JSON.parse(readFileSync(join(runDir, "soak-verdict.json"), "utf8")) as { latency: { lifetimes: { result: { judgedWindows: number } }[] }; metrics: Record<string, number> };
-    expect(verdict.latency.lifetimes.length).toBeGreaterThanOrEqual(2);
-    for (const l of verdict.latency.lifetimes) expect(l.result.judgedWindows).toBeGreaterThanOrEqual(3);
-    expect(verdict.metrics.latency_judged_windows).toBeGreaterThanOrEqual(6);
+  test("the latency gate judged real latency windows after warm-up, for every prompt size", () => {
+    const verdict = JSON.parse(readFileSync(join(runDir, "soak-verdict.json"), "utf8")) as { latency: { lifetimes: { noisy: number; result: { judgedWindows: number } }[] }; metrics: Record<string, number> };
+    expect(verdict.latency.lifetimes).toHaveLength(2);
+    for (const l of verdict.latency.lifetimes) expect(l.result.judgedWindows + l.noisy).toBeGreaterThanOrEqual(4);
+    for (const l of verdict.latency.lifetimes) expect(l.result.judgedWindows).toBeGreaterThanOrEqual(2);
   });
 
   test("served the mixed workload: both lanes, streamed TTFT, a canary in every window", () => {

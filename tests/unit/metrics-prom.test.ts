@@ -31,6 +31,18 @@ describe("createPromMetrics", () => {
     expect(sampleValue(s, "gauntlet_time_to_first_token_seconds_count")).toBe(0);
   });
 
+  test("counts cache disk errors by operation and code, unknown codes folded into other", async () => {
+    const m = createPromMetrics({ sources: sources(), processMetrics: false });
+    m.cache.ioError("put", "EIO");
+    m.cache.ioError("put", "EIO");
+    m.cache.ioError("get", "ETIMEDOUT");
+    m.cache.ioError("get", "EWEIRD_1");
+    const s = await scrape(m);
+    expect(sampleValue(s, "gauntlet_cache_io_errors_total", { op: "put", code: "EIO" })).toBe(2);
+    expect(sampleValue(s, "gauntlet_cache_io_errors_total", { op: "get", code: "ETIMEDOUT" })).toBe(1);
+    expect(sampleValue(s, "gauntlet_cache_io_errors_total", { op: "get", code: "other" })).toBe(1);
+  });
+
   test("uses a fresh registry per instance and never the global one", async () => {
     const a = createPromMetrics({ sources: sources(), processMetrics: true });
     const b = createPromMetrics({ sources: sources(), processMetrics: true });

@@ -132,7 +132,7 @@ function section(c: FieldChecker, raw: unknown, path: string, allowNullGates: bo
     }
     if (vd.maxEventLoopDelayP99Ms !== undefined) s.verdict.maxEventLoopDelayP99Ms = c.num(vd, "maxEventLoopDelayP99Ms", p, 1, 1e6, 200);
     if (vd.maxSendLatenessP99Ms !== undefined) s.verdict.maxSendLatenessP99Ms = c.num(vd, "maxSendLatenessP99Ms", p, 1, 1e6, 100);
-    if (vd.maxForeignCpuPct !== undefined) s.verdict.maxForeignCpuPct = c.num(vd, "maxForeignCpuPct", p, 0, 100, 75);
+    if (vd.maxForeignCpuPct !== undefined) s.verdict.maxForeignCpuPct = c.num(vd, "maxForeignCpuPct", p, 0, 100, 70);
     if (vd.maxLaggingWindowShare !== undefined) s.verdict.maxLaggingWindowShare = c.num(vd, "maxLaggingWindowShare", p, 0, 1, 0.05);
   }
   const g = obj(c, r.gates, `${path}.gates`);

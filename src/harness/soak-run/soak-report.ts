@@ -34,7 +34,7 @@ function soakScenario(s: SoakSnapshot, v: SoakVerdict, extra: string[]): Scenari
     `cache-hit lane: ${s.hist.repeat.count} answers (${s.cacheHits} marked x-cache-hit by the server), E2E p50 ${fmt(s.hist.repeat.percentile(50))} ms, p95 ${fmt(s.hist.repeat.percentile(95))} ms; fresh lane: ${s.hist.fresh.count} answers, p50 ${fmt(s.hist.fresh.percentile(50))} ms, p95 ${fmt(s.hist.fresh.percentile(95))} ms`,
     s.host.measuredWindows === 0
       ? "host: other processes' CPU not measured (Linux /proc and the server's pid are needed: not for a --target)"
-      : `host: other processes used ${fmt(s.host.meanForeignPct)}% of the machine's CPU on average (max ${fmt(s.host.maxForeignPct)}%); ${s.host.noisyWindows} of ${s.host.measuredWindows} windows above ${p.verdict.maxForeignCpuPct ?? 75}%`,
+      : `host: other processes used ${fmt(s.host.meanForeignPct)}% of the machine's CPU on average (max ${fmt(s.host.maxForeignPct)}%); ${s.host.noisyWindows} of ${s.host.measuredWindows} windows above ${p.verdict.maxForeignCpuPct ?? 70}%`,
     `server memory: ${s.lifetimes.map((l) => `lifetime ${l.lifetime}: ${l.server.memoryNote}`).join("; ") || "no server lifetime"}`,
     `harness: event-loop delay p99 max ${fmt(s.loop.maxP99Ms)} ms over ${s.loop.measuredWindows} windows (${s.loop.laggingWindows} lagging); send lateness p99 max ${fmt(s.lateness.maxP99Ms)} ms over ${s.lateness.measuredWindows} windows (${s.lateness.laggingWindows} late), max ${fmt(s.maxLatenessMs)} ms (waiting for a free slot under the concurrency cap is not counted)`,
     ...extra,
