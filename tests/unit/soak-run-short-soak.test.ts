@@ -3,7 +3,8 @@ import type { EnvironmentInfo } from "../../src/harness/report/index.js";
 import { validateReport } from "../../src/harness/report/index.js";
 import { assembleReport } from "../../src/harness/runner/assemble-report.js";
 import { silentProgress } from "../../src/harness/runner/progress.js";
-import { loadGateSoakProfile, runShortSoak, shortSoakStage } from "../../src/harness/soak-run/short-soak.js";
+import { DEFAULT_VALIDITY } from "../../src/harness/scenarios/types.js";
+import { loadGateSoakProfile, runShortSoak, shortSoakStage, shortSoakStageFromLoadDir } from "../../src/harness/soak-run/short-soak.js";
 import { createSimulatedServer, createSteppingClock } from "../../src/harness/soak-run/simulated.js";
 import type { SimulatedServerOptions } from "../../src/harness/soak-run/simulated.js";
 
@@ -52,6 +53,18 @@ describe("soak-run short soak (the gate's stage)", () => {
     const { report } = await gateRun({ seed: 12, noiseBytes: 200_000, leakBytesPerRequest: 1024 * 1024 });
     expect(report.gates.find((g) => g.id === "soak/memory-growth")?.verdict).toBe("fail");
     expect(report.verdict).toBe("fail");
+  });
+
+  test("shortSoakStageFromLoadDir reads the gate preset when it runs; a broken profile file fails the stage with a clear message", async () => {
+    const server = createSimulatedServer({ seed: 13, noiseBytes: 200_000 });
+    const ctx = { clock: createSteppingClock(0), origin: 0, progress: { line: () => undefined, tick: () => undefined, end: () => undefined }, limits: DEFAULT_VALIDITY, capacity: null, autocannon: null };
+    const transport = { send: server.send, readMemory: server.readMemory };
+    const ok = shortSoakStageFromLoadDir({ loadDir: "load", binPath: "unused", parentEnv: {}, transport });
+    expect(ok.name).toBe("soak");
+    const result = await ok.run(ctx);
+    expect(result.scenarios.map((s) => s.report.name)).toEqual(["soak", "soak-canary"]);
+    const missing = shortSoakStageFromLoadDir({ loadDir: "/nonexistent-load-dir", binPath: "unused", parentEnv: {}, transport });
+    await expect(missing.run(ctx)).rejects.toThrow(/short soak: .*soak-profiles\.json: cannot be read \(ENOENT\)/);
   });
 
   test("shortSoakStage adapts it to the gate's Stage interface", () => {

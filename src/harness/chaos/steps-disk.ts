@@ -69,11 +69,13 @@ export const diskFullStep: ChaosStep<MainContext> = {
     while (!stored && performance.now() - freedAt < 20_000 && !ctx.signal.aborted) {
       const body = ask(ctx, `disk recovered ${ctx.next()}`);
       judgeAnswer(r, await chat(ctx, body), await reference(ctx, body), "a request after space came back");
-      const file = await decodeFile(join(ctx.recordDir, `${keyOf(ctx, body)}.rec`), ctx.fingerprint);
-      if (file?.ok) {
+      // Records are written after the answer goes out: give this one's write a moment to land.
+      const path = join(ctx.recordDir, `${keyOf(ctx, body)}.rec`);
+      const file = await waitUntil(async () => (await decodeFile(path, ctx.fingerprint))?.ok === true, 1000, 25, ctx.signal);
+      if (file !== null) {
         stored = true;
         r.recovered(performance.now() - freedAt);
-      } else await new Promise((res) => setTimeout(res, 100));
+      }
     }
     r.check(stored, "new records are stored again once space is back");
     const bad = await undecodableRecords(ctx.recordDir, ctx.fingerprint, new Set());

@@ -13,7 +13,7 @@ export type { LoopDeps, SegmentPlan, SegmentResult, ServerMemoryReading } from "
 export { runSoak, SoakUsageError } from "./run-soak.js";
 export type { NewSoak, ResumeSoak, RunSoakOptions, SoakOutcome } from "./run-soak.js";
 export { JOURNAL_FILE, VERDICT_FILE, openSession } from "./session.js";
-export { loadGateSoakProfile, runShortSoak, shortSoakStage } from "./short-soak.js";
+export { loadGateSoakProfile, runShortSoak, shortSoakStage, shortSoakStageFromLoadDir } from "./short-soak.js";
 export type { ShortSoakOptions, SharedServer } from "./short-soak.js";
 export { SOAK_HELP, parseSoakArgs } from "./soak-args.js";
 export { CANARY_SCENARIO, SOAK_SCENARIO, buildSoakReport } from "./soak-report.js";

@@ -3,8 +3,9 @@
  * 8 requests/s) with the soak's gates, as a Stage of the gate's run (src/harness/runner/stage.ts):
  * its scenarios ("soak", "soak-canary"), gates ("soak/..."), series and validity findings go into
  * the gate's one report and exit code. It shares a running server when given one (its memory is
- * then judged from where the server stands, already warm), else starts its own bundled server.
- * No journal: a gate run is short and rerun whole.
+ * then judged from where the server stands, already warm), else starts its own bundled server with
+ * the preset's arguments (the small model on one slot: see the preset's $comment); measured 40-47 s
+ * of wall time on a 2-core VM, start and stop included. No journal: a gate run is short and rerun whole.
  */
 import http from "node:http";
 import { parseGate } from "../gates/index.js";
@@ -123,10 +124,29 @@ export async function runShortSoak(o: ShortSoakOptions): Promise<StageResult> {
   }
 }
 
+type StageOptions = Omit<ShortSoakOptions, "clock" | "origin" | "progress" | "signal">;
+
 /** The gate's extension point (src/cli/gate.ts gateStages()): a Stage that runs the short soak. */
-export function shortSoakStage(o: Omit<ShortSoakOptions, "clock" | "origin" | "progress" | "signal">): Stage {
+export function shortSoakStage(o: StageOptions): Stage {
   return {
     name: "soak",
     run: (ctx) => runShortSoak({ ...o, clock: ctx.clock, origin: ctx.origin, progress: ctx.progress, ...(ctx.signal ? { signal: ctx.signal } : {}) }),
+  };
+}
+
+/**
+ * shortSoakStage for a synchronous stage list: reads the preset (default `gate`) of
+ * <loadDir>/soak-profiles.json when the stage runs; a missing or broken file fails the stage (the
+ * gate's run then records "stage soak failed: ..." and is INVALID).
+ */
+export function shortSoakStageFromLoadDir(o: Omit<StageOptions, "profile"> & { loadDir: string; preset?: string }): Stage {
+  const { loadDir, preset, ...rest } = o;
+  return {
+    name: "soak",
+    async run(ctx) {
+      const loaded = await loadGateSoakProfile(loadDir, preset);
+      if (!loaded.ok) throw new Error(`short soak: ${loaded.error}`);
+      return shortSoakStage({ ...rest, profile: loaded.profile }).run(ctx);
+    },
   };
 }
