@@ -1,8 +1,11 @@
 import { defineConfig } from "vitest/config";
+import { SERIAL_TESTS } from "./vitest.serial.config.js";
 
 export default defineConfig({
   test: {
     include: ["tests/{unit,integration,regression,property}/**/*.test.ts"],
+    // Soak verdicts run alone afterwards (vitest.serial.config.ts): beside other heavy files they are INVALID.
+    exclude: SERIAL_TESTS,
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -5,7 +5,6 @@
  * lines it skipped are counted on the command's output and in the report, and a journal that cannot
  * be rebuilt is a clear error with exit 2.
  */
-import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,29 +17,13 @@ import { BUILTIN_PROFILE } from "../../src/harness/soak-run/profile-types.js";
 import { runSegment } from "../../src/harness/soak-run/run-loop.js";
 import { openSession } from "../../src/harness/soak-run/session.js";
 import { createFakeClock, createSimulatedServer } from "../../src/harness/soak-run/simulated.js";
+import { runCli } from "../helpers/run-cli.js";
 
-const BIN = join(process.cwd(), "bin", "gauntlet.js");
 const ENV: EnvironmentInfo = { node: "v20", platform: "linux", arch: "x64", cpuModel: "cpu", cores: 2, totalMemoryBytes: 1, os: "Linux", gitCommit: null, model: null, config: {} };
 
 interface Done { code: number | null; stdout: string; stderr: string }
 
-function report(dir: string): Promise<Done> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "report", dir], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`gauntlet report ${dir} did not finish in time\n${stdout}\n${stderr}`));
-    }, 30_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const report = (dir: string): Promise<Done> => runCli(["report", dir]);
 
 /** A soak that died after `windows` windows (no interrupted entry, no report: as after kill -9). */
 async function crashedRun(windows: number): Promise<string> {

@@ -5,7 +5,6 @@
  * exit 0, every gate passing on real data (the latency gate judged real windows, not none), and
  * the run's folder holding the journal (one checksummed line per window) and every report file.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,26 +12,10 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { validateReport } from "../../src/harness/report/index.js";
 import type { RunReport } from "../../src/harness/report/index.js";
 import { parseJournal } from "../../src/harness/soak/index.js";
+import { runCli } from "../helpers/run-cli.js";
 
-const BIN = join(process.cwd(), "bin", "gauntlet.js");
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`gauntlet ${args.join(" ")} did not finish in time\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], timeoutMs: number) => runCli(args, { timeoutMs });
 
 let result: { code: number | null; stdout: string; stderr: string };
 let report: RunReport;

@@ -7,33 +7,16 @@
  * ~10x of the 1 MiB leak counted twice (RSS + external) before, and the measured slope must match
  * the leak once, not twice.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { validateReport } from "../../src/harness/report/index.js";
 import type { RunReport } from "../../src/harness/report/index.js";
+import { runCli } from "../helpers/run-cli.js";
 
-const BIN = join(process.cwd(), "bin", "gauntlet.js");
 
-function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM");
-      reject(new Error(`gauntlet ${args.join(" ")} did not finish in time\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], timeoutMs: number) => runCli(args, { timeoutMs });
 
 const LEAK_KB = 256;
 

@@ -2,7 +2,7 @@
  * `gauntlet stress` end to end as a user runs it: the CLI as a child process, which starts the
  * bundled server as its own child process, runs two short scenarios and writes the reports.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,27 +14,11 @@ import { validateReport } from "../../src/harness/report/index.js";
 import type { RunReport } from "../../src/harness/report/index.js";
 import { chartCount } from "../../src/harness/report/html.js";
 import { render, requireChromium } from "../helpers/chromium.js";
+import { runCli } from "../helpers/run-cli.js";
 
-const BIN = join(process.cwd(), "bin", "gauntlet.js");
 const XSD = join(process.cwd(), "tests", "fixtures", "junit.xsd");
 
-function run(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`gauntlet ${args.join(" ")} did not finish in time\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], env: Record<string, string>, timeoutMs = 120_000) => runCli(args, { env, timeoutMs });
 
 /** A load directory with two small scenarios and gates that a busy shared machine still meets. */
 function loadDir(): string {
