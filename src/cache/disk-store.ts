@@ -98,6 +98,8 @@ export class DiskStore {
   private readonly index = new RecordIndex();
   private readonly unusable: UnusablePaths;
   private evictions = 0;
+  /** Puts run one after another (see put). */
+  private putQueue: Promise<unknown> = Promise.resolve();
   private isOpen = false;
   private tempSeq = 0;
   private last: CacheIoError | undefined;
@@ -238,7 +240,25 @@ export class DiskStore {
     if (data.length > this.maxRecordBytes || data.length > this.maxTotalBytes) {
       return { ok: false, error: new CacheIoError("put", "EFBIG", fileName) };
     }
-    const written = await this.lock.run(record.key, async (): Promise<WriteResult> => {
+    // One put at a time, each followed by the evictions it makes necessary: the record files exceed the budget
+    // by at most the one record being written, and only until its evictions are done. Room is not made before
+    // the write, so a write that fails (a full disk) never costs a valid record. Writes happen after the answer
+    // was sent (write-behind), so no client waits on this queue.
+    const run = this.putQueue.then(() => this.putNow(record, fileName, data));
+    this.putQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async putNow(record: CacheRecord, fileName: string, data: Buffer): Promise<WriteResult> {
+    const written = await this.write(record, fileName, data);
+    if (!written.ok) return written;
+    const evicted = await this.enforceBudget(record.key);
+    return evicted > 0 ? { ok: true, evicted } : { ok: true };
+  }
+
+  /** Writes the record under its key's lock. */
+  private write(record: CacheRecord, fileName: string, data: Buffer): Promise<WriteResult & { unusable?: boolean }> {
+    return this.lock.run(record.key, async (): Promise<WriteResult & { unusable?: boolean }> => {
       const { dir } = this.opts;
       try {
         await writeAtomic(this.fs, dir, join(dir, this.tempName(record.key)), join(dir, fileName), data, (err) => this.report(CacheIoError.from(err, "put", fileName)));
@@ -252,9 +272,6 @@ export class DiskStore {
       this.unusable.usable(record.key);
       return { ok: true };
     });
-    if (!written.ok) return written;
-    const evicted = await this.enforceBudget(record.key);
-    return evicted > 0 ? { ok: true, evicted } : { ok: true };
   }
 
   async delete(key: string): Promise<WriteResult> {

@@ -8,7 +8,8 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { detectInstalledEngineBuild, engineBuildCommand, nodeLlamaCppCliPath, type DetectedBuild } from "../engine/engine-build.js";
+import { addonFiles, applyAddonPatch, revertAddonPatch } from "../engine/addon-patch.js";
+import { detectInstalledEngineBuild, engineBuildCommand, nodeLlamaCppCliPath, nodeLlamaCppPackageDir, type DetectedBuild } from "../engine/engine-build.js";
 import { planThreads, requestedThreadsFrom, type ThreadPlan } from "../engine/thread-plan.js";
 
 export interface EngineIo {
@@ -16,10 +17,12 @@ export interface EngineIo {
   stderr: (line: string) => void;
 }
 
-const USAGE = `Usage: gauntlet engine <build|status> [--slots N] [--dry-run]
+const USAGE = `Usage: gauntlet engine <build|status> [--slots N] [--dry-run] [--no-patch]
 
   build    build node-llama-cpp's bundled llama.cpp for this CPU (OpenMP, native flags), offline;
            about 4 minutes on 2 cores, needs cmake and a C++ compiler (apt-get install cmake g++).
+           The addon gets one extra call, decodeBatchAndSampleToken (one libuv hand-off per generated
+           token instead of two); --no-patch builds the stock addon.
            'gauntlet serve' then uses it, with the cores split between the slots.
   status   say which engine build 'gauntlet serve' would load and its thread plan for --slots N`;
 
@@ -78,13 +81,26 @@ export async function runEngineCommand(argv: readonly string[], io: EngineIo): P
     io.stderr(`gauntlet engine build: needs ${missing.join(" and ")}; install them (e.g. apt-get install cmake g++) and retry`);
     return 2;
   }
+  const files = addonFiles(nodeLlamaCppPackageDir());
+  const patch = rest.includes("--no-patch") ? ({ status: "not-applicable", reason: "--no-patch" } as const) : applyAddonPatch(files);
+  io.stdout(
+    patch.status === "not-applicable"
+      ? `gauntlet: building the stock addon (the one-hand-off decode+sample patch is not applied: ${patch.reason})`
+      : "gauntlet: the addon gets decodeBatchAndSampleToken (one libuv hand-off per generated token instead of two; src/engine/addon-patch.ts)",
+  );
   io.stdout("gauntlet: building llama.cpp for this CPU from the source bundled with node-llama-cpp (offline, a few minutes);");
   io.stdout("while it runs, every process that loads the engine waits for the build to finish.");
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn(cmd.command, cmd.args, { stdio: "inherit", env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" } });
-    child.on("error", () => resolve(1));
-    child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
-  });
+  const build = () =>
+    new Promise<number>((resolve) => {
+      const child = spawn(cmd.command, cmd.args, { stdio: "inherit", env: { ...process.env, NODE_LLAMA_CPP_SKIP_DOWNLOAD: "true" } });
+      child.on("error", () => resolve(1));
+      child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    });
+  let code = await build();
+  if (code !== 0 && patch.status !== "not-applicable" && revertAddonPatch(files)) {
+    io.stderr(`gauntlet engine build: the patched build failed (exit ${code}); building the stock addon instead`);
+    code = await build();
+  }
   if (code !== 0) {
     io.stderr(`gauntlet engine build: the build failed (exit ${code}); 'gauntlet serve' keeps using the prebuilt binaries`);
     return 1;

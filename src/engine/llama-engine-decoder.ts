@@ -14,6 +14,11 @@ export interface DecodeContext {
   addToBatch(sequenceId: number, firstTokenPos: number, tokens: Uint32Array, logitIndexes: Uint32Array): ArrayLike<number>;
   decodeBatch(): Promise<void>;
   setThreads(threads: number): void;
+  /**
+   * Decode the batch and sample at `batchLogitIndex` in one native call (one libuv hand-off instead of two):
+   * only in an addon built by `gauntlet engine build` (src/engine/addon-patch.ts). Resolves the token, or -1.
+   */
+  decodeBatchAndSampleToken?(batchLogitIndex: number, sampler: unknown): Promise<number>;
 }
 
 /** The engine's say on threads: asked before every decode, told how long a generation step took. */
@@ -32,6 +37,11 @@ export interface SlotDecoder {
   leave(seq: number): void;
   /** Runs `work` (a native call on the context's KV cache, e.g. loading a state) while no decode runs on the context. */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Decodes `tokens` like decode(…, true) and samples the next token with `sampler` in the same native
+   * hand-off; resolves the token (or -1). Only where the addon has decodeBatchAndSampleToken (direct decoder).
+   */
+  decodeAndSample?(seq: number, pos: number, tokens: readonly number[], sampler: unknown): Promise<number>;
 }
 
 function threadSetter(ctx: DecodeContext) {
@@ -69,6 +79,28 @@ export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threa
     leave: () => undefined,
     // The slot owns its context and awaits its own decodes: nothing else runs on it meanwhile.
     exclusive: (work) => work(),
+    ...(typeof ctx.decodeBatchAndSampleToken === "function" ? { decodeAndSample: combined(ctx, batchSize, threads, setThreads) } : {}),
+  };
+}
+
+/** decode + sample in one hand-off for the last chunk; earlier chunks of a long prompt decode as usual. */
+function combined(ctx: DecodeContext, batchSize: number, threads: DecodeThreads, setThreads: (n: number) => void) {
+  const decodeAndSample = ctx.decodeBatchAndSampleToken!.bind(ctx);
+  return async (seq: number, pos: number, tokens: readonly number[], sampler: unknown): Promise<number> => {
+    let token = -1;
+    for (let start = 0; start < tokens.length; start += batchSize) {
+      const chunk = tokens.slice(start, start + batchSize);
+      const last = start + batchSize >= tokens.length;
+      const lease = threads.acquire(chunk.length === 1 ? 1 : 0);
+      setThreads(lease.threads);
+      ctx.initBatch(chunk.length);
+      const indexes = ctx.addToBatch(seq, pos + start, Uint32Array.from(chunk), last ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
+      const t0 = performance.now();
+      if (last) token = await decodeAndSample(indexes[0] ?? -1, sampler);
+      else await ctx.decodeBatch();
+      if (chunk.length === 1) lease.done(performance.now() - t0);
+    }
+    return token;
   };
 }
 

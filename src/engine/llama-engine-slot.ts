@@ -162,6 +162,12 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
     for (const t of tokens) held.push(t);
     return index;
   };
+  /** Decodes `tokens` and samples the next token in one native hand-off (decoder.decodeAndSample). */
+  const decodeSample = async (tokens: readonly number[], sampler: AddonSampler): Promise<Token> => {
+    const token = await decoder.decodeAndSample!(seq, held.length, tokens, sampler);
+    for (const t of tokens) held.push(t);
+    return token as Token;
+  };
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -186,6 +192,29 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
         decoder.enter(seq);
         try {
           sampler.applyConfig(samplerConfig(sampling));
+          if (decoder.decodeAndSample) {
+            // One hand-off per token: decode the last token and sample the next in the same native call.
+            let token = await decodeSample(prompt.slice(reused), sampler);
+            for (;;) {
+              if (signal?.aborted) return { reused, aborted: true };
+              const next = sink.step(token);
+              if (next === "end") return { reused, aborted: false };
+              if (next === "last") {
+                sink.emit(token);
+                return { reused, aborted: false };
+              }
+              const decoding = decodeSample([token], sampler);
+              let more: boolean;
+              try {
+                more = sink.emit(token);
+              } catch (err) {
+                await decoding.catch(() => undefined);
+                throw err;
+              }
+              token = await decoding;
+              if (!more) return { reused, aborted: false };
+            }
+          }
           let logitIndex = await decode(prompt.slice(reused), true);
           for (;;) {
             if (signal?.aborted) return { reused, aborted: true };

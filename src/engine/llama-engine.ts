@@ -107,6 +107,10 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
   }
   const slots: Slot[] = set.slots.map((impl) => ({ impl, busy: false, lastUsed: 0 }));
   const path = set.path;
+  const oneHandOff =
+    path === "native" &&
+    set.layout === "contexts" &&
+    set.contexts.every((c) => typeof (c as unknown as { _ctx?: { decodeBatchAndSampleToken?: unknown } })._ctx?.decodeBatchAndSampleToken === "function");
 
   const build = (llama as unknown as { _buildType?: string })._buildType === "localBuild" ? "local" : "prebuilt";
   const info: EngineInfo = {
@@ -120,6 +124,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     gpu: llama.gpu,
     build,
     generationPath: path,
+    ...(path === "native" ? { handOffsPerToken: oneHandOff ? (1 as const) : (2 as const) } : {}),
     layout: set.layout,
     ...(set.note ? { generationPathNote: set.note } : {}),
   };

@@ -74,6 +74,11 @@ export interface EngineInfo {
   layout?: string;
   /** Why the native generation path was asked for but is not used (say it at start-up). */
   generationPathNote?: string;
+  /**
+   * Native path only: libuv hand-offs per generated token, 1 with an addon built by `gauntlet engine build`
+   * (decodeBatchAndSampleToken, contexts layout), 2 with the npm prebuilt one (decodeBatch, then sampleToken).
+   */
+  handOffsPerToken?: 1 | 2;
 }
 
 /** Cumulative counters since the engine started (for /metrics: export them as counters, not gauges). */

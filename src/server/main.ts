@@ -163,7 +163,8 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
     `gauntlet: serving ${info.modelId}${model.embedded ? " (embedded)" : ""} on http://${config.host}:${boundPort} ` +
       `with ${info.slots} slot(s) x ${info.threads} thread(s), ${info.build} engine build; Ctrl-C stops`,
   );
-  io.stderr(`gauntlet: engine: ${engineSetup.plan.summary}; ${info.generationPath ?? "evaluate"} generation path`);
+  const handOffs = info.handOffsPerToken === undefined ? "" : ` (${info.handOffsPerToken} native hand-off${info.handOffsPerToken === 1 ? "" : "s"} per token)`;
+  io.stderr(`gauntlet: engine: ${engineSetup.plan.summary}; ${info.generationPath ?? "evaluate"} generation path${handOffs}`);
   for (const w of generationPathWarnings(info)) io.stderr(`warning: ${w}`);
   if (info.build !== engineSetup.plan.build) {
     io.stderr(`warning: the ${engineSetup.plan.build} engine build was expected but the ${info.build} one loaded; the thread plan may not suit it`);

@@ -24,6 +24,8 @@ const MAX_GROWTH_PCT = 20;
 /** About 600 answers of 32 tokens in memory, about 470 records on disk: both full within seconds. */
 const CACHE_MAX_BYTES = 128 << 10;
 const CACHE_DISK_MAX_BYTES = 256 << 10;
+/** Far above a record of this test (a 32-token answer with its key, fingerprint and framing is under 2 KiB). */
+const ONE_RECORD_MAX_BYTES = 4096;
 
 const mib = (b: number) => (b / 1048576).toFixed(1);
 
@@ -113,7 +115,8 @@ describe("server soak in a capped container", () => {
     for (const s of [atWarmupEnd!, atEnd!]) {
       expect(s.memoryBytes).toBeLessThanOrEqual(CACHE_MAX_BYTES);
       expect(s.memoryBytes).toBeGreaterThan(0.75 * CACHE_MAX_BYTES);
-      expect(s.diskBytes).toBeLessThanOrEqual(CACHE_DISK_MAX_BYTES);
+      // The disk store evicts right after each write (one write at a time): at most the record being written over.
+      expect(s.diskBytes).toBeLessThanOrEqual(CACHE_DISK_MAX_BYTES + ONE_RECORD_MAX_BYTES);
       expect(s.diskBytes).toBeGreaterThan(0.75 * CACHE_DISK_MAX_BYTES);
     }
     // Far more answers than the cache holds: it evicted all along.

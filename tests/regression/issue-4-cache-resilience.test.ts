@@ -2,7 +2,7 @@
  * Regression tests for issue 4: corruption, memory pressure, engine timeouts, degraded mode and
  * recovery never take the server down or serve a wrong answer.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -195,6 +195,10 @@ describe("issue 4 regressions", () => {
     );
     await chat(s, { messages: userMessage("warm up the store"), max_tokens: 2, temperature: 0 });
     const recRoot = join(s.config.cacheDir, "responses");
+    // The store opens and writes in the background (records land after the answer): wait, bounded, for the record.
+    const stored = () => (existsSync(recRoot) ? readdirSync(recRoot).some((d) => readdirSync(join(recRoot, d)).some((f) => f.endsWith(".rec"))) : false);
+    for (let i = 0; i < 250 && !stored(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(stored()).toBe(true);
     const recDir = join(recRoot, readdirSync(recRoot)[0]!);
     // Pull the directory out from under the store: every write now fails.
     rmSync(recDir, { recursive: true, force: true });

@@ -401,6 +401,37 @@ describe("DiskStore disk budget", () => {
     expect(onDisk).toEqual([1, 3, 4].map((n) => `${key(n)}.rec`));
   });
 
+  test("concurrent puts never take the disk past the budget by more than the one record being written", async () => {
+    const budget = sizeOf(1) * 3 + 10;
+    let peak = 0;
+    let onDiskBytes = 0;
+    const sizes = new Map<string, number>();
+    // Watches every rename into place and every delete: the bytes of the record files at each moment.
+    const watching: CacheFs = {
+      ...nodeCacheFs,
+      rename: async (from, to) => {
+        await nodeCacheFs.rename(from, to);
+        const size = (await stat(to)).size;
+        onDiskBytes += size - (sizes.get(to) ?? 0);
+        sizes.set(to, size);
+        peak = Math.max(peak, onDiskBytes);
+      },
+      unlink: async (path) => {
+        await nodeCacheFs.unlink(path);
+        onDiskBytes -= sizes.get(path) ?? 0;
+        sizes.delete(path);
+      },
+    };
+    const s = await opened({ maxTotalBytes: budget, fs: watching });
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([10, 11, 12, 13].map((n) => s.put(rec(n + 10 * round))));
+      expect(s.stats.bytes).toBeLessThanOrEqual(budget);
+    }
+    // One put at a time, evicting after its write: at most one record over, never one per concurrent put.
+    expect(peak).toBeLessThanOrEqual(budget + sizeOf(99));
+    expect(peak).toBeGreaterThan(sizeOf(1) * 2);
+  });
+
   test("touch marks a record used without reading it (a memory hit keeps its disk copy)", async () => {
     const s = await opened({ maxTotalBytes: sizeOf(1) * 2 + 10 });
     await s.put(rec(1));

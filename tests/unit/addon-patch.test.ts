@@ -1,0 +1,36 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import { PATCH_MARKER, addonFiles, patchTexts } from "../../src/engine/addon-patch.js";
+import { nodeLlamaCppPackageDir } from "../../src/engine/engine-build.js";
+
+// The installed node-llama-cpp (3.22.1): the patch must fit its real sources.
+const files = addonFiles(nodeLlamaCppPackageDir());
+const header = readFileSync(files.header, "utf8");
+const source = readFileSync(files.source, "utf8");
+
+describe("the decodeBatchAndSampleToken addon patch", () => {
+  test("fits the installed node-llama-cpp's AddonContext sources: declared, defined before DecodeBatch, registered", () => {
+    const p = patchTexts(header, source);
+    if (p === "already-applied" || "reason" in p) throw new Error(`not applicable: ${JSON.stringify(p)}`);
+    expect(p.header).toContain("Napi::Value DecodeBatchAndSampleToken(const Napi::CallbackInfo& info);");
+    expect(p.source.indexOf("class AddonContextDecodeBatchAndSampleTokenWorker")).toBeLessThan(p.source.indexOf("Napi::Value AddonContext::DecodeBatch("));
+    expect(p.source).toContain('InstanceMethod("decodeBatchAndSampleToken", &AddonContext::DecodeBatchAndSampleToken)');
+    // Everything else is untouched.
+    expect(p.source.replace(/\/\/ gauntlet: decodeBatchAndSampleToken[\s\S]*?return worker->GetPromise\(\);\n}\n/, "").replace(/ *InstanceMethod\("decodeBatchAndSampleToken".*\n/, "")).toBe(source);
+  });
+
+  test("is idempotent: a patched source is recognised and not patched twice", () => {
+    const p = patchTexts(header, source);
+    if (p === "already-applied" || "reason" in p) throw new Error("not applicable");
+    expect(patchTexts(p.header, p.source)).toBe("already-applied");
+  });
+
+  test("refuses half-patched or foreign sources instead of guessing", () => {
+    const p = patchTexts(header, source);
+    if (p === "already-applied" || "reason" in p) throw new Error("not applicable");
+    expect(patchTexts(p.header, source)).toMatchObject({ reason: expect.stringMatching(/half patched/) });
+    expect(patchTexts("class X {};", source)).toMatchObject({ reason: expect.stringMatching(/AddonContext\.h/) });
+    expect(patchTexts(header, "int main() {}")).toMatchObject({ reason: expect.stringMatching(/AddonContext\.cpp/) });
+    expect(header.includes(PATCH_MARKER) || source.includes(PATCH_MARKER)).toBe(false);
+  });
+});
