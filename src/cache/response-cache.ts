@@ -185,6 +185,11 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     else n.writeTimeouts++;
     events.ioError?.(new CacheIoError(op, "ETIMEDOUT"));
   };
+  /** Waits until no background write is left (writes started meanwhile included), or `ms` passed. */
+  const drain = async (ms: number): Promise<void> => {
+    const deadline = performance.now() + ms;
+    while (writes.size > 0 && performance.now() < deadline) await within([...writes], deadline - performance.now());
+  };
   /** Waits until `work` has settled, or `ms` passed. */
   const within = async (work: Promise<unknown>[], ms: number): Promise<void> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -309,15 +314,22 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
       memory.set(key, value);
       if (store.available) persist(key, value);
       else if (opening) {
-        // Answered while the store opens: written once it is open (unless a clear came in between).
+        // Answered while the store opens: written once it is open (unless a clear came in between). Counted
+        // among the writes from now on, so flush() and close() wait for it too.
         const at = generation;
-        void attempt.then(() => {
-          if (store.available && generation === at) persist(key, value);
-        });
+        let started: () => void = () => undefined;
+        const waiting = new Promise<void>((resolve) => (started = resolve));
+        writes.add(waiting);
+        void waiting.then(() => writes.delete(waiting));
+        void attempt
+          .then(() => {
+            if (store.available && generation === at) persist(key, value);
+          })
+          .finally(started);
       }
     },
 
-    flush: () => within([...writes], ioTimeoutMs),
+    flush: () => drain(ioTimeoutMs),
 
     async singleFlight(key, generate) {
       const existing = inFlight.get(key);
@@ -390,7 +402,7 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     async close() {
       closed = true;
       clearTimeout(reopenTimer);
-      await within([...writes], ioTimeoutMs);
+      await drain(ioTimeoutMs);
     },
   };
 }
