@@ -20,6 +20,16 @@ async function health(): Promise<any> {
   return (await fetch(`${s.url}/health`)).json();
 }
 
+/** No request in flight and no slot busy. A request ends for its client as soon as it goes away, but its slot is
+ * free only once the engine has really stopped (at the next token): tests that need the slot wait for both. */
+async function idle(): Promise<boolean> {
+  if ((await health()).metrics.requestsInFlight !== 0) return false;
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  const busy = /^gauntlet_slots_busy (\S+)$/m.exec(metrics);
+  if (!busy) throw new Error("gauntlet_slots_busy is missing from /metrics");
+  return Number(busy[1]) === 0;
+}
+
 async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -47,12 +57,14 @@ describe("slots over a real socket", () => {
     expect(body.error.code).toBe("queue_full");
     ac.abort();
     await long;
-    await waitFor(async () => (await health()).metrics.requestsInFlight === 0);
+    await waitFor(idle);
   });
 
   test("a client that disconnects mid-stream frees the slot and the next answer is right", async () => {
     const probe = { messages: userMessage("after abort"), max_tokens: 12, temperature: 0 };
-    const expected = (await s.app.inject({ method: "POST", url: "/v1/chat/completions", payload: probe })).json().choices[0].message.content;
+    const first = await s.app.inject({ method: "POST", url: "/v1/chat/completions", payload: probe });
+    expect(first.statusCode, first.body).toBe(200);
+    const expected = first.json().choices[0].message.content;
 
     const ac = new AbortController();
     let chunks = 0;
@@ -62,9 +74,10 @@ describe("slots over a real socket", () => {
         if (++chunks === 3) ac.abort();
       },
     }).catch(() => null);
-    await waitFor(async () => (await health()).metrics.requestsInFlight === 0);
-    const after = (await s.app.inject({ method: "POST", url: "/v1/chat/completions", payload: probe })).json();
-    expect(after.choices[0].message.content).toBe(expected);
+    await waitFor(idle);
+    const res = await s.app.inject({ method: "POST", url: "/v1/chat/completions", payload: probe });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().choices[0].message.content).toBe(expected);
   });
 
   test("a non-streaming request whose client disconnects frees the slot too", async () => {
@@ -78,7 +91,7 @@ describe("slots over a real socket", () => {
     await waitFor(async () => (await health()).metrics.requestsInFlight === 1);
     ac.abort();
     await p;
-    await waitFor(async () => (await health()).metrics.requestsInFlight === 0);
+    await waitFor(idle);
     const ok = await s.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { messages: userMessage("x"), max_tokens: 2 } });
     expect(ok.statusCode).toBe(200);
   });
