@@ -4,9 +4,20 @@ import { parentPort, workerData } from "node:worker_threads";
 import { createSseParser } from "../src/server/sse.js";
 
 const { url, maxTokens } = workerData as { url: string; maxTokens: number };
+const readyUrl = new URL("/health/ready", url).href;
 const prompt = (tag: string, i: number) => [{ role: "user", content: `Request ${String(i).padStart(5, "0")} via ${tag}: describe the weather.` }];
 
-async function once(mode: "http" | "stream", i: number): Promise<number> {
+/** The same client's round trip to a route that does no work: what the socket and client cost by themselves. */
+async function noop(): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(readyUrl);
+  await res.json();
+  if (!res.ok) throw new Error(`GET /health/ready answered ${res.status}`);
+  return performance.now() - t0;
+}
+
+async function once(mode: "http" | "stream" | "noop", i: number): Promise<number> {
+  if (mode === "noop") return noop();
   const stream = mode === "stream";
   const t0 = performance.now();
   const res = await fetch(url, {
@@ -27,7 +38,7 @@ async function once(mode: "http" | "stream", i: number): Promise<number> {
   return performance.now() - t0;
 }
 
-parentPort!.on("message", (m: { id: number; mode: "http" | "stream"; i: number }) => {
+parentPort!.on("message", (m: { id: number; mode: "http" | "stream" | "noop"; i: number }) => {
   once(m.mode, m.i).then(
     (ms) => parentPort!.postMessage({ id: m.id, ms }),
     (err: unknown) => parentPort!.postMessage({ id: m.id, ms: -1, error: String(err) }),
