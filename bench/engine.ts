@@ -76,6 +76,10 @@ async function runPathsChild(o: { modelPath: string; threads: number; all: boole
         "native, fixed threads": await createLlamaEngine({ ...base, generationPath: "native", threadGovernor: false }),
         "native (default)": await createLlamaEngine({ ...base, generationPath: "native" }),
       };
+  // With an addon that has decodeBatchAndSampleToken (gauntlet engine build), the stock two-call loop beside it.
+  if (o.all && engines["native (default)"]!.info().handOffsPerToken === 1) {
+    engines["native, two hand-offs per token"] = await createLlamaEngine({ ...base, generationPath: "native", oneHandOff: false });
+  }
   const names = Object.keys(engines);
   const params = { maxTokens: o.maxTokens, temperature: 0, topP: 1, stop: [] as string[] };
   const samples: Record<string, { ms: number[]; ttft: number[]; texts: string[] }> = Object.fromEntries(names.map((n) => [n, { ms: [], ttft: [], texts: [] }]));

@@ -55,7 +55,11 @@ function threadSetter(ctx: DecodeContext) {
 }
 
 /** One context per slot: decode right away, in chunks of at most `batchSize` tokens. */
-export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threads: DecodeThreads): SlotDecoder {
+/**
+ * A slot's own context, decoded by it alone. `oneHandOff` (default true): decode and sample in one native call
+ * when the addon has decodeBatchAndSampleToken; false keeps the two stock calls (for side-by-side comparisons).
+ */
+export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threads: DecodeThreads, oneHandOff = true): SlotDecoder {
   const setThreads = threadSetter(ctx);
   return {
     async decode(seq, pos, tokens, wantLogits) {
@@ -79,7 +83,7 @@ export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threa
     leave: () => undefined,
     // The slot owns its context and awaits its own decodes: nothing else runs on it meanwhile.
     exclusive: (work) => work(),
-    ...(typeof ctx.decodeBatchAndSampleToken === "function" ? { decodeAndSample: combined(ctx, batchSize, threads, setThreads) } : {}),
+    ...(oneHandOff && typeof ctx.decodeBatchAndSampleToken === "function" ? { decodeAndSample: combined(ctx, batchSize, threads, setThreads) } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ export interface SlotSetOptions {
   path: "native" | "evaluate";
   /** Thread choice per decode: for "contexts" keyed by busy slots, for "batched" by sequences in the step. */
   threadsFor: (layout: SlotLayout) => DecodeThreads;
+  /** Use the addon's decodeBatchAndSampleToken where it has one (default true; "contexts" layout only). */
+  oneHandOff?: boolean;
   /** Makes a context (default: model.createContext). */
   createContext?: (options: LlamaContextOptions) => Promise<LlamaContext>;
 }
@@ -77,7 +79,7 @@ export async function createSlotSet(llama: Llama, model: LlamaModel, o: SlotSetO
     const path = o.path === "native" && !lacking ? "native" : "evaluate";
     if (lacking) note = fallbackNote(lacking.missing);
     for (const { context, access } of made) {
-      slots.push(path === "native" && access && isNativeAccess(access) ? createNativeSlot(access, 0, createDirectDecoder(access.ctx, context.batchSize, o.threadsFor("contexts"))) : createEvaluateSlot(context));
+      slots.push(path === "native" && access && isNativeAccess(access) ? createNativeSlot(access, 0, createDirectDecoder(access.ctx, context.batchSize, o.threadsFor("contexts"), o.oneHandOff !== false)) : createEvaluateSlot(context));
     }
     return { slots, contexts, path, layout: "contexts", ...(note ? { note } : {}) };
   } catch (err) {

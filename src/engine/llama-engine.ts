@@ -45,6 +45,11 @@ export interface LlamaEngineOptions {
   threadGovernor?: boolean;
   /** "native" (default when available) drives the addon directly; "evaluate" uses sequence.evaluate(). */
   generationPath?: "native" | "evaluate";
+  /**
+   * Decode and sample in one native call per token where the addon has decodeBatchAndSampleToken (a build made
+   * by `gauntlet engine build`); default true. false keeps the two stock calls, to compare the two loops.
+   */
+  oneHandOff?: boolean;
   /** Called with warnings from the native library (already stripped of paths by the caller's logger). */
   onLog?: (level: "warn" | "error", message: string) => void;
 }
@@ -98,6 +103,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       threads: opts.threads,
       layout: opts.layout ?? "contexts",
       path: opts.generationPath ?? "native",
+      oneHandOff: opts.oneHandOff,
       threadsFor,
     });
   } catch (err) {
@@ -108,6 +114,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
   const slots: Slot[] = set.slots.map((impl) => ({ impl, busy: false, lastUsed: 0 }));
   const path = set.path;
   const oneHandOff =
+    opts.oneHandOff !== false &&
     path === "native" &&
     set.layout === "contexts" &&
     set.contexts.every((c) => typeof (c as unknown as { _ctx?: { decodeBatchAndSampleToken?: unknown } })._ctx?.decodeBatchAndSampleToken === "function");
@@ -234,6 +241,11 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
 
     async countPromptTokens(messages) {
       return prompts.tokenize(messages).length;
+    },
+
+    // The request's tokens are kept for it (per messages array): generate() finds them ready.
+    prepare(messages) {
+      prompts.tokenize(messages);
     },
 
     chooseSlot(free, messages, sessionId) {

@@ -5,6 +5,14 @@
  * decode with 2 threads was measured at 20 ms per token against 0.3 ms with 1. The governor keeps
  * an exponentially weighted mean of single-token decode time per thread count, uses the faster,
  * and probes the other now and then (less often while a probe keeps losing).
+ *
+ * More threads must win by a margin (default 15%): their spinning takes the core the server's own thread
+ * needs for HTTP, JSON and the token loop, a cost the decode time does not show. On the tiny model 2 threads
+ * decoded ~9% faster in-process, yet `gauntlet serve` did 6-15% fewer requests/s with them than with 1; on
+ * the medium model they decode ~25-30% faster and win over HTTP too (bench:engine, 2 cores). And when a
+ * single-token decode at the minimum already takes under 1 ms (tiny models), the larger count is not even
+ * tried: over HTTP, 1 thread matched llama-server where the governed 2-thread plan fell to 0.83-0.86 of it at 8
+ * connections, although 2 threads decoded faster on their own.
  */
 
 export interface ThreadGovernorOptions {
@@ -16,6 +24,10 @@ export interface ThreadGovernorOptions {
   minProbeInterval?: number;
   /** Upper bound of that interval (default 1024). */
   maxProbeInterval?: number;
+  /** How much faster (a fraction) a count above `min` must be to be used (default 0.15). */
+  margin?: number;
+  /** Below this single-token decode time (ms) at `min`, larger counts are not used (default 1). */
+  minUsefulMs?: number;
 }
 
 export interface ThreadGovernor {
@@ -31,22 +43,28 @@ export function createThreadGovernor(opts: ThreadGovernorOptions): ThreadGoverno
   const alpha = opts.alpha ?? 0.2;
   const minInterval = opts.minProbeInterval ?? 32;
   const maxInterval = opts.maxProbeInterval ?? 1024;
+  const margin = opts.margin ?? 0.15;
+  const minUsefulMs = opts.minUsefulMs ?? 1;
   const mean = new Map<number, number>();
   let interval = minInterval;
   let sinceProbe = 0;
   let probing: number | null = null;
 
+  /** The better of two counts: unmeasured first (to measure it), else the faster, a count above min by the margin. */
   const faster = (a: number, b: number): number => {
     const ma = mean.get(a);
     const mb = mean.get(b);
     if (ma === undefined) return a;
     if (mb === undefined) return b;
-    return ma <= mb ? a : b;
+    const cost = (t: number, m: number) => (t > opts.min ? m / (1 - margin) : m);
+    return cost(a, ma) <= cost(b, mb) ? a : b;
   };
 
   return {
     choose(wanted) {
       if (wanted <= opts.min) return opts.min;
+      const atMin = mean.get(opts.min);
+      if (atMin !== undefined && atMin < minUsefulMs) return opts.min;
       // Try the larger count first; afterwards the faster one, probing the other every `interval` decodes.
       const best = faster(wanted, opts.min);
       const other = best === wanted ? opts.min : wanted;
@@ -64,7 +82,7 @@ export function createThreadGovernor(opts: ThreadGovernorOptions): ThreadGoverno
       mean.set(threads, prev === undefined || probing === threads ? ms : prev + alpha * (ms - prev));
       if (probing === threads) {
         probing = null;
-        const best = [...mean.entries()].reduce((a, b) => (b[1] < a[1] ? b : a))[0];
+        const best = [...mean.keys()].reduce((a, b) => faster(a, b));
         // A probe that lost: look again later; one that won: keep checking at the short interval.
         interval = best === threads ? minInterval : Math.min(maxInterval, interval * 2);
       }

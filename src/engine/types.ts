@@ -120,6 +120,12 @@ export interface Engine {
    */
   chooseSlot?(free: number[], messages: ChatMessage[], sessionId?: string): number;
   /**
+   * Does the work on a request that needs no slot (the prompt's tokens), for a request that waits for one:
+   * generate() then starts decoding at once when the slot is free. Best effort: it may throw, and
+   * generate() does the work itself (and reports any problem) when prepare was not called or failed.
+   */
+  prepare?(messages: ChatMessage[]): void;
+  /**
    * Evaluates a system prompt's tokens into a slot's KV cache without generating, so later requests
    * that start with it reuse that state. The caller holds the slot (from the pool). Returns the
    * number of prefix tokens now held.

@@ -76,10 +76,21 @@ export function createInferenceService(opts: InferenceOptions): InferenceService
 
         let lease;
         try {
-          lease = await opts.pool.acquire({
+          const before = opts.pool.stats();
+          const acquiring = opts.pool.acquire({
             signal,
             choose: opts.engine.chooseSlot ? (free) => opts.engine.chooseSlot!(free, req.messages, req.sessionId) : undefined,
           });
+          // Queued behind busy slots: get the prompt ready while waiting (off the critical path once a slot frees).
+          // Not for a request that gets a slot at once (generation does it anyway) or is refused (queue full).
+          if (opts.engine.prepare && before.busy >= before.slots && before.waiting < before.queueMax && !signal.aborted) {
+            try {
+              opts.engine.prepare(req.messages);
+            } catch {
+              // Best effort: generation tokenizes again and reports any problem itself.
+            }
+          }
+          lease = await acquiring;
         } catch (err) {
           if (shutdown?.aborted && !req.signal.aborted) throw shutdownError();
           if (timeout.aborted && !req.signal.aborted) throw timeoutError();

@@ -2,8 +2,8 @@
  * The one-hand-off generation loop (decode the last token and sample the next in one native call), which the
  * engine uses when the addon has `decodeBatchAndSampleToken` (built by `gauntlet engine build`, see
  * src/engine/addon-patch.ts). On the npm prebuilt addon the method is stood in for by the two stock calls in
- * sequence, so this test checks the engine's loop on every machine; where the real native method exists the
- * wrapper counts it and delegates to it. Either way: the same tokens and text as the two-call loop and the
+ * sequence, so this test checks the engine's loop on every machine; where the real native method exists each
+ * context gets a counting wrapper that calls it. The two-call loop is the engine's own `oneHandOff: false`. Either way: the same tokens and text as the two-call loop and the
  * plain LlamaCompletion path, at temperature 0, with a seed, across stop strings and aborts.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
@@ -14,16 +14,18 @@ import type { ChatMessage, Engine, GenerateResult, SamplingParams } from "../../
 import { tinyModelPath } from "../helpers/tiny-server.js";
 
 type Proto = Record<string, unknown> & { decodeBatch(): Promise<void>; sampleToken(i: number, s: unknown): Promise<number> };
-const hook = vi.hoisted(() => ({ protos: [] as unknown[] }));
+type Bindings = { AddonContext: (new (...a: unknown[]) => Proto) & { prototype: Proto } };
+type HookedLlama = { _bindings: Bindings };
+const hook = vi.hoisted(() => ({ llamas: [] as unknown[] }));
 
-// Every Llama the engine gets: remember its addon's AddonContext prototype (each getLlama() loads its own).
+// Every Llama the engine gets (each getLlama() loads its own addon): remembered, so a test can set its addon up.
 vi.mock("node-llama-cpp", async (importOriginal) => {
   const real = await importOriginal<typeof import("node-llama-cpp")>();
   return {
     ...real,
     getLlama: async (...args: Parameters<typeof real.getLlama>) => {
       const llama = await real.getLlama(...args);
-      hook.protos.push((llama as unknown as { _bindings: { AddonContext: { prototype: unknown } } })._bindings.AddonContext.prototype);
+      hook.llamas.push(llama);
       return llama;
     },
   };
@@ -35,28 +37,44 @@ let combined: Engine;
 let twoCalls: Engine;
 let plain: Engine;
 const restore: Array<() => void> = [];
+/** Whether the addon under test has the real native method (a build from `gauntlet engine build`). */
+let nativeMethod = false;
 
-/** Gives an addon the one-hand-off method: a counting wrapper of the real one, or the two stock calls in turn. */
-function addCombined(proto: Proto): void {
-  const native = proto.decodeBatchAndSampleToken;
+/**
+ * Gives an addon the one-hand-off method, counted. A real native method cannot be replaced on the addon's
+ * prototype (napi makes it read-only): each context made gets a counting own property that calls it. Without
+ * one (the npm prebuilt addon), a stand-in on the prototype runs the two stock calls in turn.
+ */
+function addCombined(llama: HookedLlama): void {
+  const Ctx = llama._bindings.AddonContext;
+  const native = Ctx.prototype.decodeBatchAndSampleToken as ((i: number, s: unknown) => Promise<number>) | undefined;
+  if (typeof native === "function") {
+    nativeMethod = true;
+    const call = native;
+    const Counting = class extends Ctx {
+      constructor(...a: unknown[]) {
+        super(...a);
+        Object.defineProperty(this, "decodeBatchAndSampleToken", {
+          configurable: true,
+          writable: true,
+          value(this: Proto, index: number, sampler: unknown) {
+            combinedCalls++;
+            return call.call(this, index, sampler);
+          },
+        });
+      }
+    };
+    llama._bindings.AddonContext = Counting as unknown as Bindings["AddonContext"];
+    restore.push(() => (llama._bindings.AddonContext = Ctx));
+    return;
+  }
+  const proto = Ctx.prototype;
   proto.decodeBatchAndSampleToken = async function (this: Proto, index: number, sampler: unknown): Promise<number> {
     combinedCalls++;
-    if (typeof native === "function") return (native as (i: number, s: unknown) => Promise<number>).call(this, index, sampler);
     await this.decodeBatch();
     return this.sampleToken(index, sampler);
   };
-  restore.push(() => {
-    if (native === undefined) delete proto.decodeBatchAndSampleToken;
-    else proto.decodeBatchAndSampleToken = native;
-  });
-}
-/** Takes the method away (the two-call loop), whatever the build. */
-function removeCombined(proto: Proto): void {
-  const native = proto.decodeBatchAndSampleToken;
-  delete proto.decodeBatchAndSampleToken;
-  restore.push(() => {
-    if (native !== undefined) proto.decodeBatchAndSampleToken = native;
-  });
+  restore.push(() => delete proto.decodeBatchAndSampleToken);
 }
 
 const user = (content: string): ChatMessage[] => [{ role: "user", content }];
@@ -66,19 +84,21 @@ async function run(engine: Engine, messages: ChatMessage[], p: SamplingParams, s
   const r = await engine.generate({ messages, params: p, slot: 0, signal }, (c) => chunks.push(c.text));
   return { ...r, chunks };
 }
+const engineOptions = async () => ({ modelPath: await tinyModelPath(), modelId: embeddedModelId("tiny"), slots: 1, threads: 1, contextSize: CONTEXT, gpu: false as const, layout: "contexts" as const, generationPath: "native" as const });
 /** An engine whose addon was set up by `setup` between loading the addon and creating the slots. */
-async function engineWith(setup: (proto: Proto) => void): Promise<Engine> {
-  const seen = hook.protos.length;
-  const pending = createLlamaEngine({ modelPath: await tinyModelPath(), modelId: embeddedModelId("tiny"), slots: 1, threads: 1, contextSize: CONTEXT, gpu: false, layout: "contexts", generationPath: "native" });
-  // getLlama() resolves before the model and its contexts are made: set the prototype up as soon as it is known.
-  while (hook.protos.length === seen) await new Promise((r) => setImmediate(r));
-  setup(hook.protos[seen] as Proto);
+async function engineWith(setup: (llama: HookedLlama) => void): Promise<Engine> {
+  const seen = hook.llamas.length;
+  const pending = createLlamaEngine(await engineOptions());
+  // getLlama() resolves before the model and its contexts are made: set the addon up as soon as it is known.
+  while (hook.llamas.length === seen) await new Promise((r) => setImmediate(r));
+  setup(hook.llamas[seen] as HookedLlama);
   return pending;
 }
 
 beforeAll(async () => {
-  // The engine checks for the method when it builds its slots: set it up on each engine's addon before that.
-  twoCalls = await engineWith(removeCombined);
+  // The two-call loop, whatever the build: the engine's own switch.
+  twoCalls = await createLlamaEngine({ ...(await engineOptions()), oneHandOff: false });
+  // The engine checks for the method when it builds its slots: set it up on the engine's addon before that.
   combined = await engineWith(addCombined);
   plain = await createPlainEngine({ modelPath: await tinyModelPath(), contextSize: CONTEXT, mode: "completion" });
 });
@@ -91,6 +111,8 @@ describe("the one-hand-off generation loop (decodeBatchAndSampleToken)", () => {
   test("the engine says how many hand-offs a token costs: 1 with the method, 2 without", () => {
     expect(combined.info().handOffsPerToken).toBe(1);
     expect(twoCalls.info().handOffsPerToken).toBe(2);
+    // The real method only comes with a local build; the npm prebuilt addon never has it.
+    expect(combined.info().build).toBe(nativeMethod ? "local" : "prebuilt");
   });
 
   test("is what the engine uses when the addon has the method: one call per generated token", async () => {

@@ -79,8 +79,12 @@ describe("llama engine prefix reuse counters", () => {
 describe("llama engine tokenization", () => {
   test("tokenizes one request once, however many times slot choice, counting and generation ask", async () => {
     const messages = convo("Tokenize me once.", `unique ${Math.random()}`);
-    await engine.countPromptTokens(messages);
+    // What a request waiting for a slot does (prepare); generation then finds the tokens ready.
+    const before = stats();
+    engine.prepare!(messages);
     const first = stats();
+    expect(first.tokenizerCacheMisses).toBeGreaterThan(before.tokenizerCacheMisses);
+    await engine.countPromptTokens(messages);
     engine.chooseSlot!([0, 1], messages);
     await engine.countPromptTokens(messages);
     await engine.generate({ messages, params, slot: 0 });

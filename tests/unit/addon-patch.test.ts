@@ -1,12 +1,15 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { PATCH_MARKER, addonFiles, patchTexts } from "../../src/engine/addon-patch.js";
 import { nodeLlamaCppPackageDir } from "../../src/engine/engine-build.js";
 
-// The installed node-llama-cpp (3.22.1): the patch must fit its real sources.
+// The installed node-llama-cpp (3.22.1): the patch must fit its real sources. After `gauntlet engine build` the
+// installed files are patched and the originals sit beside them (.orig): the originals are what is patched.
 const files = addonFiles(nodeLlamaCppPackageDir());
-const header = readFileSync(files.header, "utf8");
-const source = readFileSync(files.source, "utf8");
+const installed = { header: readFileSync(files.header, "utf8"), source: readFileSync(files.source, "utf8") };
+const pristine = (file: string, text: string) => (text.includes(PATCH_MARKER) && existsSync(`${file}.orig`) ? readFileSync(`${file}.orig`, "utf8") : text);
+const header = pristine(files.header, installed.header);
+const source = pristine(files.source, installed.source);
 
 describe("the decodeBatchAndSampleToken addon patch", () => {
   test("fits the installed node-llama-cpp's AddonContext sources: declared, defined before DecodeBatch, registered", () => {
@@ -17,6 +20,13 @@ describe("the decodeBatchAndSampleToken addon patch", () => {
     expect(p.source).toContain('InstanceMethod("decodeBatchAndSampleToken", &AddonContext::DecodeBatchAndSampleToken)');
     // Everything else is untouched.
     expect(p.source.replace(/\/\/ gauntlet: decodeBatchAndSampleToken[\s\S]*?return worker->GetPromise\(\);\n}\n/, "").replace(/ *InstanceMethod\("decodeBatchAndSampleToken".*\n/, "")).toBe(source);
+  });
+
+  test("the installed sources are either untouched or exactly what the patch makes of the originals", () => {
+    const p = patchTexts(header, source);
+    if (p === "already-applied" || "reason" in p) throw new Error("not applicable");
+    if (installed.header.includes(PATCH_MARKER)) expect(installed).toEqual(p);
+    else expect(installed).toEqual({ header, source });
   });
 
   test("is idempotent: a patched source is recognised and not patched twice", () => {

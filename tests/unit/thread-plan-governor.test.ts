@@ -20,9 +20,36 @@ describe("createThreadGovernor", () => {
 
   test("keeps the larger thread count while it is faster", () => {
     const gov = createThreadGovernor({ min: 1 });
-    const chosen = drive(gov, 2, 400, (t) => (t === 2 ? 0.15 : 0.3));
+    const chosen = drive(gov, 2, 400, (t) => (t === 2 ? 1.5 : 3));
     const share = chosen.slice(100).filter((t) => t === 2).length / 300;
     expect(share).toBeGreaterThan(0.95);
+  });
+
+  test("keeps the minimum when more threads win by less than the margin (a tiny model: the spinning threads cost the server's own thread more than they save)", () => {
+    // minUsefulMs 0: the margin alone decides here.
+    const gov = createThreadGovernor({ min: 1, minUsefulMs: 0 });
+    // bench:engine, tiny model: 2 threads were ~9% faster per decode in-process, yet the HTTP server was 6-15%
+    // slower with them than with 1 (they take the core the main thread needs for HTTP, JSON and the token loop).
+    const chosen = drive(gov, 2, 600, (t) => (t === 2 ? 1.1 : 1.2));
+    const late = chosen.slice(100);
+    expect(late.filter((t) => t === 1).length / late.length).toBeGreaterThan(0.95);
+  });
+
+  test("stays at the minimum when a decode there is already short (under 1 ms): more threads cannot pay for the core they take", () => {
+    // bench:engine, tiny model over HTTP: 1 thread matched llama-server (0.98-1.13 of its requests/s at 1, 2 and
+    // 8 connections) where the governed 2-thread plan fell to 0.83-0.86 at 8, though 2 threads decoded faster alone.
+    const gov = createThreadGovernor({ min: 1 });
+    const chosen = drive(gov, 2, 2000, (t) => (t === 2 ? 0.05 : 0.08));
+    expect(chosen.slice(10).filter((t) => t === 2)).toHaveLength(0);
+    // A decode that takes longer at the minimum (a bigger model, a busy machine) brings the larger count back.
+    const later = drive(gov, 2, 600, (t) => (t === 2 ? 3 : 6));
+    expect(later.slice(-100).filter((t) => t === 2).length).toBeGreaterThan(95);
+  });
+
+  test("uses more threads once they win by more than the margin, and a custom margin moves the line", () => {
+    // The medium model: 2 threads ~25-30% faster per decode.
+    expect(drive(createThreadGovernor({ min: 1 }), 2, 600, (t) => (t === 2 ? 4.5 : 6)).slice(100).filter((t) => t === 2).length).toBeGreaterThan(475);
+    expect(drive(createThreadGovernor({ min: 1, margin: 0 }), 2, 600, (t) => (t === 2 ? 1.1 : 1.2)).slice(100).filter((t) => t === 2).length).toBeGreaterThan(475);
   });
 
   test("falls back to the minimum when more threads collapse (busy-waiting on an oversubscribed machine)", () => {
@@ -33,7 +60,8 @@ describe("createThreadGovernor", () => {
   });
 
   test("probes the larger count again and returns to it once it is faster again", () => {
-    const gov = createThreadGovernor({ min: 1, maxProbeInterval: 64 });
+    // Timings under 1 ms at the minimum would end the probing (minUsefulMs): this test is about probing.
+    const gov = createThreadGovernor({ min: 1, maxProbeInterval: 64, minUsefulMs: 0 });
     drive(gov, 2, 500, (t) => (t === 2 ? 20 : 0.3));
     const chosen = drive(gov, 2, 600, (t) => (t === 2 ? 0.15 : 0.3));
     expect(chosen.slice(-100).filter((t) => t === 2).length).toBeGreaterThan(95);
