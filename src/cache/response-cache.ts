@@ -105,7 +105,10 @@ export interface ResponseCache {
   lookup(key: string): Promise<CachedResponse | null>;
   /** Keeps the answer in memory at once and writes it to disk in the background. */
   store(key: string, value: CachedResponse): void;
-  /** Resolves once every background write has settled or run past the time bound. */
+  /**
+   * Resolves once every background write has landed, failed or been given up on at its time bound (and is
+   * counted: writeTimeouts, the breaker). A write stuck on a hung disk is not waited for past its bound.
+   */
   flush(): Promise<void>;
   singleFlight(key: string, generate: () => Promise<CachedResponse>): Promise<SingleFlightResult>;
   /** Frees memory only (memory pressure); the disk keeps its records. */
@@ -155,6 +158,15 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
   const pending = new Map<string, CachedResponse>();
   /** Background writes; each promise settles when its write really settles. */
   const writes = new Set<Promise<void>>();
+  /** Background writes until their outcome is known (landed, failed, or given up on and counted): for flush(). */
+  const undecided = new Set<Promise<void>>();
+  const track = (set: Set<Promise<void>>): (() => void) => {
+    let done: () => void = () => undefined;
+    const p = new Promise<void>((resolve) => (done = resolve));
+    set.add(p);
+    void p.then(() => set.delete(p));
+    return done;
+  };
   /** Bumped by clearMemory() and clear(): reads started before must not refill memory. */
   let memoryGeneration = 0;
   /** Bumped by clear() only: reads and writes started before must not bring records back. */
@@ -185,10 +197,10 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     else n.writeTimeouts++;
     events.ioError?.(new CacheIoError(op, "ETIMEDOUT"));
   };
-  /** Waits until no background write is left (writes started meanwhile included), or `ms` passed. */
-  const drain = async (ms: number): Promise<void> => {
+  /** Waits until `set` is empty (promises added meanwhile included), or `ms` passed. */
+  const drain = async (ms: number, set: Set<Promise<void>> = writes): Promise<void> => {
     const deadline = performance.now() + ms;
-    while (writes.size > 0 && performance.now() < deadline) await within([...writes], deadline - performance.now());
+    while (set.size > 0 && performance.now() < deadline) await within([...set], deadline - performance.now());
   };
   /** Waits until `work` has settled, or `ms` passed. */
   const within = async (work: Promise<unknown>[], ms: number): Promise<void> => {
@@ -240,10 +252,8 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     }
     const at = generation;
     pending.set(key, value);
-    let settle: () => void = () => undefined;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    writes.add(settled);
-    void settled.then(() => writes.delete(settled));
+    const settle = track(writes);
+    const decide = track(undecided);
     const record = { key, fingerprint: opts.fingerprint, createdAt: (opts.now ?? Date.now)(), value };
     const put = () => {
       const write = store.put(record);
@@ -252,20 +262,26 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
           // It landed after a clear: not wanted any more.
           if (r.ok && generation !== at) void store.delete(key);
         })
-        .finally(settle);
+        .finally(() => {
+          settle();
+          decide();
+        });
       return write;
     };
-    void guard.run(put, (r) => (r.ok ? "success" : r.unusable ? "neutral" : "failure")).then((r) => {
-      if (pending.get(key) === value) pending.delete(key);
-      if (r === REFUSED) settle();
-      if (r === TIMED_OUT) timedOut("put");
-      if (r === REFUSED || r === TIMED_OUT || r === THREW || !r.ok || generation !== at) return;
-      events.stored?.();
-      if (corruptKeys.delete(key)) {
-        n.recoveries++;
-        events.recovered?.();
-      }
-    });
+    void guard
+      .run(put, (r) => (r.ok ? "success" : r.unusable ? "neutral" : "failure"))
+      .then((r) => {
+        if (pending.get(key) === value) pending.delete(key);
+        if (r === REFUSED) settle();
+        if (r === TIMED_OUT) timedOut("put");
+        if (r === REFUSED || r === TIMED_OUT || r === THREW || !r.ok || generation !== at) return;
+        events.stored?.();
+        if (corruptKeys.delete(key)) {
+          n.recoveries++;
+          events.recovered?.();
+        }
+      })
+      .finally(decide);
   }
 
   return {
@@ -317,19 +333,21 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
         // Answered while the store opens: written once it is open (unless a clear came in between). Counted
         // among the writes from now on, so flush() and close() wait for it too.
         const at = generation;
-        let started: () => void = () => undefined;
-        const waiting = new Promise<void>((resolve) => (started = resolve));
-        writes.add(waiting);
-        void waiting.then(() => writes.delete(waiting));
+        const started = track(writes);
+        const decided = track(undecided);
         void attempt
           .then(() => {
             if (store.available && generation === at) persist(key, value);
           })
-          .finally(started);
+          .finally(() => {
+            started();
+            decided();
+          });
       }
     },
 
-    flush: () => drain(ioTimeoutMs),
+    // Each write is given up on at its own bound, one put at a time: every pending one may take a bound.
+    flush: () => drain(ioTimeoutMs * (maxPending + 1), undecided),
 
     async singleFlight(key, generate) {
       const existing = inFlight.get(key);
