@@ -23,6 +23,15 @@ afterAll(async () => {
 const chat = (s: TestServer, payload: object) => s.app.inject({ method: "POST", url: "/v1/chat/completions", payload });
 const health = async (s: TestServer) => (await s.app.inject({ method: "GET", url: "/health" })).json();
 
+/** Polls `check` every 20 ms until it holds; fails after 10 s (a liveness bound, not a timing check). */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met within 10 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function logCollector() {
   const lines: string[] = [];
   const stream = new Writable({
@@ -111,7 +120,8 @@ describe("issue 4 regressions", () => {
     await chat(s, req);
     expect((await s.app.inject({ method: "GET", url: "/cache" })).json().responses.memoryEntries).toBe(1);
     usage = 0.92;
-    await new Promise((r) => setTimeout(r, 300));
+    // The guard checks every 100 ms: wait (bounded) for it to see the pressure, not a fixed time.
+    await until(async () => (await health(s)).memoryGuard?.state === "pressure");
     const cleared = (await s.app.inject({ method: "GET", url: "/cache" })).json();
     expect(cleared.responses.memoryEntries).toBe(0);
     // The prompt (KV) state goes too.
@@ -122,7 +132,7 @@ describe("issue 4 regressions", () => {
     expect(h.status).toBe("degraded");
     expect(h.memoryGuard).toMatchObject({ state: "pressure", clears: 1, limitBytes: 1000 });
     usage = 0.97;
-    await new Promise((r) => setTimeout(r, 300));
+    await until(async () => (await health(s)).memoryGuard?.state === "critical");
     const refused = await chat(s, req);
     expect(refused.statusCode).toBe(503);
     const prom = (await s.app.inject({ method: "GET", url: "/metrics" })).body;
@@ -135,7 +145,7 @@ describe("issue 4 regressions", () => {
     expect(warm.headers["retry-after"]).toBeDefined();
     expect((await s.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
     usage = 0.5;
-    await new Promise((r) => setTimeout(r, 300));
+    await until(async () => !["pressure", "critical"].includes((await health(s)).memoryGuard?.state));
     expect((await chat(s, req)).statusCode).toBe(200);
     expect((await health(s)).status).toBe("healthy");
     await s.app.close();
