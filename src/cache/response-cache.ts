@@ -352,6 +352,10 @@ export function createResponseCache(opts: ResponseCacheOptions): ResponseCache {
     async singleFlight(key, generate) {
       const existing = inFlight.get(key);
       if (existing) return { value: await existing, shared: true };
+      // The caller's lookup may have read the disk while an identical generation finished and stored its answer:
+      // that answer is in memory now (or being written), and generating again would only repeat it.
+      const done = bypassed() ? undefined : (memory.get(key) ?? pending.get(key));
+      if (done) return { value: done, shared: true };
       const p = generate();
       inFlight.set(key, p);
       try {

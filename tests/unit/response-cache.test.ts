@@ -121,6 +121,20 @@ describe("createResponseCache", () => {
     for (const r of results) expect(r.value).toEqual(value);
   });
 
+  test("a caller whose lookup missed while the leader finished gets the leader's answer, not a second generation", async () => {
+    // Request B's lookup read the disk before request A's answer was stored; A finished meanwhile (no generation
+    // in flight any more). B must not generate again: 30 concurrent identical requests gave 7 generations once
+    // generation got fast enough to end within a disk read.
+    const c = createResponseCache({ dir: tmp(), fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20 });
+    await c.open();
+    const key = "b".repeat(64);
+    await expect(c.singleFlight(key, async () => (c.store(key, value), value))).resolves.toMatchObject({ shared: false });
+    let again = 0;
+    const b = await c.singleFlight(key, async () => (again++, value));
+    expect(again).toBe(0);
+    expect(b).toEqual({ value, shared: true });
+  });
+
   test("a failed leader lets the next caller generate again", async () => {
     const c = createResponseCache({ dir: tmp(), fingerprint: FP, maxBytes: 1 << 20, quarantineMaxBytes: 1 << 20 });
     await c.open();
