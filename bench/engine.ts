@@ -76,9 +76,14 @@ async function runPathsChild(o: { modelPath: string; threads: number; all: boole
         "native, fixed threads": await createLlamaEngine({ ...base, generationPath: "native", threadGovernor: false }),
         "native (default)": await createLlamaEngine({ ...base, generationPath: "native" }),
       };
-  // With an addon that has decodeBatchAndSampleToken (gauntlet engine build), the stock two-call loop beside it.
-  if (o.all && engines["native (default)"]!.info().handOffsPerToken === 1) {
-    engines["native, two hand-offs per token"] = await createLlamaEngine({ ...base, generationPath: "native", oneHandOff: false });
+  // With an addon built by `gauntlet engine build`, the loops it replaces beside it: one hand-off per token
+  // (decodeBatchAndSampleToken alone) and the stock two-call loop.
+  const defaultHandOffs = engines["native (default)"]!.info().handOffsPerToken;
+  if (o.all && defaultHandOffs === 0) {
+    engines["native, one hand-off per token"] = await createLlamaEngine({ ...base, generationPath: "native", handOffs: "one" });
+  }
+  if (o.all && defaultHandOffs !== undefined && defaultHandOffs < 2) {
+    engines["native, two hand-offs per token"] = await createLlamaEngine({ ...base, generationPath: "native", handOffs: "two" });
   }
   const names = Object.keys(engines);
   const params = { maxTokens: o.maxTokens, temperature: 0, topP: 1, stop: [] as string[] };

@@ -21,8 +21,9 @@ const USAGE = `Usage: gauntlet engine <build|status> [--slots N] [--dry-run] [--
 
   build    build node-llama-cpp's bundled llama.cpp for this CPU (OpenMP, native flags), offline;
            about 4 minutes on 2 cores, needs cmake and a C++ compiler (apt-get install cmake g++).
-           The addon gets one extra call, decodeBatchAndSampleToken (one libuv hand-off per generated
-           token instead of two); --no-patch builds the stock addon.
+           The addon gets two extra calls: generateTokens runs the token loop natively (no libuv
+           hand-off per generated token; the stock addon needs two) and decodeBatchAndSampleToken
+           decodes the prompt and samples in one; --no-patch builds the stock addon.
            'gauntlet serve' then uses it, with the cores split between the slots.
   status   say which engine build 'gauntlet serve' would load and its thread plan for --slots N`;
 
@@ -86,7 +87,7 @@ export async function runEngineCommand(argv: readonly string[], io: EngineIo): P
   io.stdout(
     patch.status === "not-applicable"
       ? `gauntlet: building the stock addon (the one-hand-off decode+sample patch is not applied: ${patch.reason})`
-      : "gauntlet: the addon gets decodeBatchAndSampleToken (one libuv hand-off per generated token instead of two; src/engine/addon-patch.ts)",
+      : "gauntlet: the addon gets generateTokens and decodeBatchAndSampleToken (the token loop runs natively: no libuv hand-off per generated token instead of two; src/engine/addon-patch.ts)",
   );
   io.stdout("gauntlet: building llama.cpp for this CPU from the source bundled with node-llama-cpp (offline, a few minutes);");
   io.stdout("while it runs, every process that loads the engine waits for the build to finish.");

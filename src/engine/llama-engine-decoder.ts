@@ -19,6 +19,13 @@ export interface DecodeContext {
    * only in an addon built by `gauntlet engine build` (src/engine/addon-patch.ts). Resolves the token, or -1.
    */
   decodeBatchAndSampleToken?(batchLogitIndex: number, sampler: unknown): Promise<number>;
+  /**
+   * The token loop in one native call (a `gauntlet engine build` addon, src/engine/addon-patch.ts): decodes `token`
+   * at `pos` and every token sampled after it, at most `maxDecodes`, handing each sampled token to `onToken` (on
+   * the main thread, in order, without waiting for it) until `stop[0]` is set, an end-of-generation token or the
+   * limit. Resolves the tokens it decoded into the KV cache, after every onToken call.
+   */
+  generateTokens?(token: number, pos: number, sequenceId: number, maxDecodes: number, sampler: unknown, stop: Int32Array, onToken: (token: number) => void): Promise<Uint32Array>;
 }
 
 /** The engine's say on threads: asked before every decode, told how long a generation step took. */
@@ -42,6 +49,11 @@ export interface SlotDecoder {
    * hand-off; resolves the token (or -1). Only where the addon has decodeBatchAndSampleToken (direct decoder).
    */
   decodeAndSample?(seq: number, pos: number, tokens: readonly number[], sampler: unknown): Promise<number>;
+  /**
+   * The rest of a generation in one native call (DecodeContext.generateTokens): only where the addon has it
+   * (direct decoder). Resolves the tokens decoded into the KV cache.
+   */
+  loop?(seq: number, pos: number, token: number, maxDecodes: number, sampler: unknown, stop: Int32Array, onToken: (token: number) => void): Promise<Uint32Array>;
 }
 
 function threadSetter(ctx: DecodeContext) {
@@ -54,59 +66,65 @@ function threadSetter(ctx: DecodeContext) {
   };
 }
 
-/** One context per slot: decode right away, in chunks of at most `batchSize` tokens. */
 /**
- * A slot's own context, decoded by it alone. `oneHandOff` (default true): decode and sample in one native call
- * when the addon has decodeBatchAndSampleToken; false keeps the two stock calls (for side-by-side comparisons).
+ * One context per slot, decoded by it alone, right away, in chunks of at most `batchSize` tokens. `handOffs`: how
+ * the addon's extra methods are used where it has them: "loop" (default) = generateTokens for the token loop and
+ * decodeBatchAndSampleToken for the prompt; "one" = decodeBatchAndSampleToken for every token; "two" = the two stock
+ * calls (decodeBatch, then sampleToken). The last two are kept for side-by-side comparisons.
  */
-export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threads: DecodeThreads, oneHandOff = true): SlotDecoder {
+export function createDirectDecoder(ctx: DecodeContext, batchSize: number, threads: DecodeThreads, handOffs: HandOffs = "loop"): SlotDecoder {
   const setThreads = threadSetter(ctx);
-  return {
-    async decode(seq, pos, tokens, wantLogits) {
-      let index = -1;
-      for (let start = 0; start < tokens.length; start += batchSize) {
-        const chunk = tokens.slice(start, start + batchSize);
-        const last = start + batchSize >= tokens.length;
-        const lease = threads.acquire(chunk.length === 1 ? 1 : 0);
-        setThreads(lease.threads);
-        ctx.initBatch(chunk.length);
-        const indexes = ctx.addToBatch(seq, pos + start, Uint32Array.from(chunk), last && wantLogits ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
-        const t0 = performance.now();
-        await ctx.decodeBatch();
-        if (chunk.length === 1) lease.done(performance.now() - t0);
-        if (last && wantLogits) index = indexes[0] ?? -1;
-      }
-      return index;
-    },
-    release: () => undefined,
-    enter: () => undefined,
-    leave: () => undefined,
-    // The slot owns its context and awaits its own decodes: nothing else runs on it meanwhile.
-    exclusive: (work) => work(),
-    ...(oneHandOff && typeof ctx.decodeBatchAndSampleToken === "function" ? { decodeAndSample: combined(ctx, batchSize, threads, setThreads) } : {}),
-  };
-}
-
-/** decode + sample in one hand-off for the last chunk; earlier chunks of a long prompt decode as usual. */
-function combined(ctx: DecodeContext, batchSize: number, threads: DecodeThreads, setThreads: (n: number) => void) {
-  const decodeAndSample = ctx.decodeBatchAndSampleToken!.bind(ctx);
-  return async (seq: number, pos: number, tokens: readonly number[], sampler: unknown): Promise<number> => {
-    let token = -1;
+  /** Decodes `tokens` in chunks of at most `batchSize`; the last chunk is dispatched by `dispatchLast` (given its logit index). */
+  const chunks = async (seq: number, pos: number, tokens: readonly number[], wantLogits: boolean, dispatchLast: (logitIndex: number) => Promise<number>) => {
+    let result = -1;
     for (let start = 0; start < tokens.length; start += batchSize) {
       const chunk = tokens.slice(start, start + batchSize);
       const last = start + batchSize >= tokens.length;
       const lease = threads.acquire(chunk.length === 1 ? 1 : 0);
       setThreads(lease.threads);
       ctx.initBatch(chunk.length);
-      const indexes = ctx.addToBatch(seq, pos + start, Uint32Array.from(chunk), last ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
+      const indexes = ctx.addToBatch(seq, pos + start, Uint32Array.from(chunk), last && wantLogits ? Uint32Array.of(chunk.length - 1) : new Uint32Array(0));
       const t0 = performance.now();
-      if (last) token = await decodeAndSample(indexes[0] ?? -1, sampler);
+      if (last) result = await dispatchLast(indexes[0] ?? -1);
       else await ctx.decodeBatch();
       if (chunk.length === 1) lease.done(performance.now() - t0);
     }
-    return token;
+    return result;
+  };
+  const decodeAndSample = handOffs !== "two" && typeof ctx.decodeBatchAndSampleToken === "function" ? ctx.decodeBatchAndSampleToken.bind(ctx) : null;
+  const generateTokens = handOffs === "loop" && decodeAndSample && typeof ctx.generateTokens === "function" ? ctx.generateTokens.bind(ctx) : null;
+  return {
+    decode: (seq, pos, tokens, wantLogits) =>
+      chunks(seq, pos, tokens, wantLogits, async (logitIndex) => {
+        await ctx.decodeBatch();
+        return wantLogits ? logitIndex : -1;
+      }),
+    release: () => undefined,
+    enter: () => undefined,
+    leave: () => undefined,
+    // The slot owns its context and awaits its own decodes: nothing else runs on it meanwhile.
+    exclusive: (work) => work(),
+    // decode + sample in one hand-off for the last chunk; earlier chunks of a long prompt decode as usual.
+    ...(decodeAndSample ? { decodeAndSample: (seq: number, pos: number, tokens: readonly number[], sampler: unknown) => chunks(seq, pos, tokens, true, (i) => decodeAndSample(i, sampler)) } : {}),
+    ...(generateTokens
+      ? {
+          // One thread choice for the whole loop; the governor is told the mean time of its decodes.
+          async loop(seq: number, pos: number, token: number, maxDecodes: number, sampler: unknown, stop: Int32Array, onToken: (token: number) => void) {
+            const lease = threads.acquire(1);
+            setThreads(lease.threads);
+            ctx.initBatch(1);
+            const t0 = performance.now();
+            const fed = await generateTokens(token, pos, seq, maxDecodes, sampler, stop, onToken);
+            if (fed.length > 0) lease.done((performance.now() - t0) / fed.length);
+            return fed;
+          },
+        }
+      : {}),
   };
 }
+
+/** How a direct decoder uses the addon's extra methods (createDirectDecoder). */
+export type HandOffs = "loop" | "one" | "two";
 
 interface Pending {
   seq: number;

@@ -32,6 +32,8 @@ export interface SlotRun {
  * the token before its text is assembled and streamed (that work then overlaps the decode).
  */
 export interface TokenSink {
+  /** How many tokens step() accepts in all: it says "last" at the maxTokens-th (or "end" before). */
+  readonly maxTokens: number;
   /** Cheap check: "end" = stop without this token (end of generation), "last" = keep it and stop, "more" = keep it and go on. */
   step(token: Token): "end" | "last" | "more";
   /** The token's text (decoding, stop strings, streaming); false = a stop string ended generation. */
@@ -182,6 +184,68 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
     }
   };
 
+  /**
+   * The rest of a generation in one native call (decoder.loop): the first sampled token's text is assembled while
+   * the loop decodes it; each later token arrives from the loop without stopping it. The sink's verdicts (end of
+   * generation, last token, stop string), an abort or a throwing sink set the loop's stop flag; tokens the loop
+   * sampled after that are ignored. The KV cache then holds every token the loop decoded (a few past a stop
+   * string at most), and `held` says so.
+   */
+  const loopFrom = async (first: Token, sampler: AddonSampler, reused: number, signal: AbortSignal | undefined, sink: TokenSink): Promise<SlotRun> => {
+    if (signal?.aborted) return { reused, aborted: true };
+    const firstStep = sink.step(first);
+    if (firstStep === "end") return { reused, aborted: false };
+    if (firstStep === "last") {
+      sink.emit(first);
+      return { reused, aborted: false };
+    }
+    const stop = new Int32Array(1);
+    let outcome: SlotRun | null = null;
+    let failure: { error: unknown } | null = null;
+    const finish = (r: SlotRun) => {
+      outcome = r;
+      stop[0] = 1;
+    };
+    const emit = (token: Token) => {
+      try {
+        if (!sink.emit(token)) finish({ reused, aborted: false });
+      } catch (error) {
+        failure = { error };
+        stop[0] = 1;
+      }
+    };
+    const onToken = (t: number) => {
+      if (outcome !== null || failure !== null) return;
+      const token = t as Token;
+      if (signal?.aborted) return finish({ reused, aborted: true });
+      let s: ReturnType<TokenSink["step"]>;
+      try {
+        s = sink.step(token);
+      } catch (error) {
+        failure = { error };
+        stop[0] = 1;
+        return;
+      }
+      if (s === "end") return finish({ reused, aborted: false });
+      emit(token);
+      if (s === "last") finish({ reused, aborted: false });
+    };
+    const onAbort = () => {
+      stop[0] = 1;
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const looping = decoder.loop!(seq, held.length, first, sink.maxTokens - 1, sampler, stop, onToken);
+      emit(first);
+      const fed = await looping;
+      for (const t of fed) held.push(t);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return outcome ?? { reused, aborted: signal?.aborted ?? false };
+  };
+
   return {
     path: "native",
     commonPrefix: (tokens) => commonPrefixOf(held, tokens),
@@ -192,44 +256,31 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
         decoder.enter(seq);
         try {
           sampler.applyConfig(samplerConfig(sampling));
-          if (decoder.decodeAndSample) {
-            // One hand-off per token: decode the last token and sample the next in the same native call.
-            let token = await decodeSample(prompt.slice(reused), sampler);
-            for (;;) {
-              if (signal?.aborted) return { reused, aborted: true };
-              const next = sink.step(token);
-              if (next === "end") return { reused, aborted: false };
-              if (next === "last") {
-                sink.emit(token);
-                return { reused, aborted: false };
-              }
-              const decoding = decodeSample([token], sampler);
-              let more: boolean;
-              try {
-                more = sink.emit(token);
-              } catch (err) {
-                await decoding.catch(() => undefined);
-                throw err;
-              }
-              token = await decoding;
-              if (!more) return { reused, aborted: false };
-            }
-          }
-          let logitIndex = await decode(prompt.slice(reused), true);
+          // Decodes tokens and resolves the token sampled after them: in one native hand-off where the addon can
+          // (decodeAndSample), else a decode and then a sample (two hand-offs).
+          const next: (tokens: readonly number[]) => Promise<Token> = decoder.decodeAndSample
+            ? (tokens) => decodeSample(tokens, sampler)
+            : async (tokens) => {
+                const logitIndex = await decode(tokens, true);
+                try {
+                  return (await ctx.sampleToken(logitIndex, sampler)) as Token;
+                } finally {
+                  decoder.release(seq);
+                }
+              };
+          let token = await next(prompt.slice(reused));
+          if (decoder.loop) return await loopFrom(token, sampler, reused, signal, sink);
           for (;;) {
             if (signal?.aborted) return { reused, aborted: true };
-            const token = (await ctx.sampleToken(logitIndex, sampler)) as Token;
-            decoder.release(seq);
-            if (signal?.aborted) return { reused, aborted: true };
-            const next = sink.step(token);
-            if (next === "end") return { reused, aborted: false };
-            if (next === "last") {
+            const step = sink.step(token);
+            if (step === "end") return { reused, aborted: false };
+            if (step === "last") {
               sink.emit(token);
               return { reused, aborted: false };
             }
             // Decode the token on the worker while its text is assembled and streamed here. When a
             // stop string ends generation, that decode was for nothing (the cache just holds one more token).
-            const decoding = decode([token], true);
+            const decoding = next([token]);
             let more: boolean;
             try {
               more = sink.emit(token);
@@ -237,7 +288,7 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
               await decoding.catch(() => undefined);
               throw err;
             }
-            logitIndex = await decoding;
+            token = await decoding;
             if (!more) return { reused, aborted: false };
           }
         } finally {

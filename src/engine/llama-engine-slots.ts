@@ -5,7 +5,7 @@
  * Both use the native path when node-llama-cpp's internals are there, else sequence.evaluate().
  */
 import type { Llama, LlamaContext, LlamaContextOptions, LlamaModel } from "node-llama-cpp";
-import { createBatchScheduler, createDirectDecoder, type DecodeThreads } from "./llama-engine-decoder.js";
+import { createBatchScheduler, createDirectDecoder, type DecodeThreads, type HandOffs } from "./llama-engine-decoder.js";
 import { createEvaluateSlot, createNativeSlot, isNativeAccess, nativeAccess, type EngineSlot } from "./llama-engine-slot.js";
 import type { EngineInfo } from "./types.js";
 
@@ -20,8 +20,8 @@ export interface SlotSetOptions {
   path: "native" | "evaluate";
   /** Thread choice per decode: for "contexts" keyed by busy slots, for "batched" by sequences in the step. */
   threadsFor: (layout: SlotLayout) => DecodeThreads;
-  /** Use the addon's decodeBatchAndSampleToken where it has one (default true; "contexts" layout only). */
-  oneHandOff?: boolean;
+  /** How to use the addon's extra methods where it has them ("contexts" layout only; default "loop"; see createDirectDecoder). */
+  handOffs?: HandOffs;
   /** Makes a context (default: model.createContext). */
   createContext?: (options: LlamaContextOptions) => Promise<LlamaContext>;
 }
@@ -79,7 +79,7 @@ export async function createSlotSet(llama: Llama, model: LlamaModel, o: SlotSetO
     const path = o.path === "native" && !lacking ? "native" : "evaluate";
     if (lacking) note = fallbackNote(lacking.missing);
     for (const { context, access } of made) {
-      slots.push(path === "native" && access && isNativeAccess(access) ? createNativeSlot(access, 0, createDirectDecoder(access.ctx, context.batchSize, o.threadsFor("contexts"), o.oneHandOff !== false)) : createEvaluateSlot(context));
+      slots.push(path === "native" && access && isNativeAccess(access) ? createNativeSlot(access, 0, createDirectDecoder(access.ctx, context.batchSize, o.threadsFor("contexts"), o.handOffs ?? "loop")) : createEvaluateSlot(context));
     }
     return { slots, contexts, path, layout: "contexts", ...(note ? { note } : {}) };
   } catch (err) {

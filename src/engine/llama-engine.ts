@@ -7,6 +7,7 @@
  * slot's KV cache is reused, and requests go to the slot holding their session or longest prefix;
  * a warmed system prompt's state is saved and restored into any slot (llama-engine-warm.ts).
  */
+import type { HandOffs } from "./llama-engine-decoder.js";
 import { stat } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel } from "node-llama-cpp";
 import { ContextOverflowError, ModelLoadError } from "../errors.js";
@@ -46,10 +47,12 @@ export interface LlamaEngineOptions {
   /** "native" (default when available) drives the addon directly; "evaluate" uses sequence.evaluate(). */
   generationPath?: "native" | "evaluate";
   /**
-   * Decode and sample in one native call per token where the addon has decodeBatchAndSampleToken (a build made
-   * by `gauntlet engine build`); default true. false keeps the two stock calls, to compare the two loops.
+   * How the native path uses the methods a `gauntlet engine build` addon adds (src/engine/addon-patch.ts), where it
+   * has them: "loop" (default) runs the token loop in one native call (generateTokens: no hand-off per token);
+   * "one" decodes and samples each token in one call (decodeBatchAndSampleToken); "two" keeps the two stock calls.
+   * The last two are there to compare the loops (bench:engine, tests).
    */
-  oneHandOff?: boolean;
+  handOffs?: HandOffs;
   /** Called with warnings from the native library (already stripped of paths by the caller's logger). */
   onLog?: (level: "warn" | "error", message: string) => void;
 }
@@ -103,7 +106,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
       threads: opts.threads,
       layout: opts.layout ?? "contexts",
       path: opts.generationPath ?? "native",
-      oneHandOff: opts.oneHandOff,
+      handOffs: opts.handOffs,
       threadsFor,
     });
   } catch (err) {
@@ -113,11 +116,10 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
   }
   const slots: Slot[] = set.slots.map((impl) => ({ impl, busy: false, lastUsed: 0 }));
   const path = set.path;
-  const oneHandOff =
-    opts.oneHandOff !== false &&
-    path === "native" &&
-    set.layout === "contexts" &&
-    set.contexts.every((c) => typeof (c as unknown as { _ctx?: { decodeBatchAndSampleToken?: unknown } })._ctx?.decodeBatchAndSampleToken === "function");
+  const addonHas = (method: string) =>
+    path === "native" && set.layout === "contexts" && set.contexts.every((c) => typeof (c as unknown as { _ctx?: Record<string, unknown> })._ctx?.[method] === "function");
+  const wanted = opts.handOffs ?? "loop";
+  const handOffsPerToken = wanted === "loop" && addonHas("decodeBatchAndSampleToken") && addonHas("generateTokens") ? 0 : wanted !== "two" && addonHas("decodeBatchAndSampleToken") ? 1 : 2;
 
   const build = (llama as unknown as { _buildType?: string })._buildType === "localBuild" ? "local" : "prebuilt";
   const info: EngineInfo = {
@@ -131,7 +133,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     gpu: llama.gpu,
     build,
     generationPath: path,
-    ...(path === "native" ? { handOffsPerToken: oneHandOff ? (1 as const) : (2 as const) } : {}),
+    ...(path === "native" ? { handOffsPerToken } : {}),
     layout: set.layout,
     ...(set.note ? { generationPathNote: set.note } : {}),
   };
@@ -200,6 +202,7 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
     if (budget > 0) {
       running++;
       const run = await slot.impl.run(tokens, sampling, req.signal, {
+        maxTokens: budget,
         step(token) {
           if (model.isEogToken(token)) {
             finishReason = "stop";

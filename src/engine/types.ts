@@ -75,10 +75,11 @@ export interface EngineInfo {
   /** Why the native generation path was asked for but is not used (say it at start-up). */
   generationPathNote?: string;
   /**
-   * Native path only: libuv hand-offs per generated token, 1 with an addon built by `gauntlet engine build`
-   * (decodeBatchAndSampleToken, contexts layout), 2 with the npm prebuilt one (decodeBatch, then sampleToken).
+   * Native path only: libuv hand-offs per generated token. 0 with an addon built by `gauntlet engine build`
+   * (generateTokens: the token loop runs natively, contexts layout), 1 with its decodeBatchAndSampleToken alone,
+   * 2 with the npm prebuilt addon (decodeBatch, then sampleToken).
    */
-  handOffsPerToken?: 1 | 2;
+  handOffsPerToken?: 0 | 1 | 2;
 }
 
 /** Cumulative counters since the engine started (for /metrics: export them as counters, not gauges). */

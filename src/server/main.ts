@@ -163,7 +163,12 @@ export async function runServe(argv: readonly string[], env: Readonly<Record<str
     `gauntlet: serving ${info.modelId}${model.embedded ? " (embedded)" : ""} on http://${config.host}:${boundPort} ` +
       `with ${info.slots} slot(s) x ${info.threads} thread(s), ${info.build} engine build; Ctrl-C stops`,
   );
-  const handOffs = info.handOffsPerToken === undefined ? "" : ` (${info.handOffsPerToken} native hand-off${info.handOffsPerToken === 1 ? "" : "s"} per token)`;
+  const handOffs =
+    info.handOffsPerToken === undefined
+      ? ""
+      : info.handOffsPerToken === 0
+        ? " (native token loop: no hand-off per token)"
+        : ` (${info.handOffsPerToken} native hand-off${info.handOffsPerToken === 1 ? "" : "s"} per token)`;
   io.stderr(`gauntlet: engine: ${engineSetup.plan.summary}; ${info.generationPath ?? "evaluate"} generation path${handOffs}`);
   for (const w of generationPathWarnings(info)) io.stderr(`warning: ${w}`);
   if (info.build !== engineSetup.plan.build) {

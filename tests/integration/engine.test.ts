@@ -186,6 +186,7 @@ describe("native path fallback", () => {
       const tokens = model.tokenize("hello");
       const out: number[] = [];
       await set.slots[0]!.run(tokens, { temperature: 0, topK: 40, topP: 0.95, seed: 0 }, undefined, {
+        maxTokens: 4,
         step: () => (out.length >= 3 ? "last" : "more"),
         emit: (t) => (out.push(t), true),
       });
