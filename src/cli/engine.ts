@@ -131,7 +131,7 @@ export async function relaunchForThreadPlan(plan: ThreadPlan, env: Readonly<Reco
       : { relaunched: false, warning: `UV_THREADPOOL_SIZE=${current} is set; the thread plan wants ${plan.uvThreadpoolSize} (one libuv worker per slot)` };
   }
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    env: { ...env, UV_THREADPOOL_SIZE: String(plan.uvThreadpoolSize), [RELAUNCHED]: "1" },
+    env: { ...openMpSettings(plan, env), ...env, UV_THREADPOOL_SIZE: String(plan.uvThreadpoolSize), [RELAUNCHED]: "1" },
     // Own process group: a terminal's Ctrl-C reaches this process only, and is passed on exactly once.
     detached: true,
     stdio: ["inherit", "inherit", "inherit", "ipc"],
@@ -147,6 +147,11 @@ export async function relaunchForThreadPlan(plan: ThreadPlan, env: Readonly<Reco
   });
   for (const [s, h] of handlers) process.off(s, h);
   return { relaunched: true, exitCode };
+}
+
+/** The plan's OpenMP settings the environment does not set itself (a user's own value wins). */
+export function openMpSettings(plan: ThreadPlan, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(plan.openMpEnv).filter(([k]) => (env[k] ?? "") === ""));
 }
 
 export type EngineProcess =
@@ -173,6 +178,8 @@ export async function prepareEngineProcess(input: {
   });
   const relaunch = await relaunchForThreadPlan(plan, input.env);
   if (relaunch.relaunched) return relaunch;
+  // Not re-run (UV_THREADPOOL_SIZE was already right): libgomp loads with the engine, later, and reads them then.
+  Object.assign(process.env, openMpSettings(plan, input.env));
   const notes = [...plan.warnings];
   if (relaunch.warning) notes.push(relaunch.warning);
   if (build.building) notes.push("a local engine build is running: loading the model waits until it finishes");

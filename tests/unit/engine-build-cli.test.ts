@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { runEngineCommand } from "../../src/cli/engine.js";
+import { openMpSettings, runEngineCommand } from "../../src/cli/engine.js";
+import { planThreads } from "../../src/engine/thread-plan.js";
 
 function capture() {
   const out: string[] = [];
@@ -27,5 +28,14 @@ describe("gauntlet engine", () => {
     expect(a.err.join("\n")).toMatch(/unknown subcommand 'fly'[\s\S]*Usage: gauntlet engine/);
     const b = capture();
     expect(await runEngineCommand(["status", "--slots", "0"], b.io)).toBe(2);
+  });
+});
+
+describe("the OpenMP settings a served process starts with", () => {
+  test("are the plan's, except where the user set a value (theirs wins; an empty value counts as unset)", () => {
+    const plan = planThreads({ build: "local", cores: 2, slots: 2 });
+    expect(openMpSettings(plan, {})).toEqual({ OMP_WAIT_POLICY: "ACTIVE", GOMP_SPINCOUNT: "300000" });
+    expect(openMpSettings(plan, { OMP_WAIT_POLICY: "PASSIVE", GOMP_SPINCOUNT: "" })).toEqual({ GOMP_SPINCOUNT: "300000" });
+    expect(openMpSettings(planThreads({ build: "local", cores: 2, slots: 1 }), {})).toEqual({});
   });
 });

@@ -47,6 +47,18 @@ describe("planThreads", () => {
     expect(planThreads({ build: "local", cores: 8, slots: 2 }).uvThreadpoolSize).toBe(2);
   });
 
+  test("with several slots on the local build, OpenMP's idle threads spin before they sleep (several teams count as oversubscribed)", () => {
+    // Two libuv workers = two OpenMP teams: libgomp counts 4 threads on 2 cores as oversubscribed and lets an idle
+    // thread spin only 100 times before it sleeps, so every decode of a lone 2-thread request had to wake its
+    // helper (medium model: 5.2-5.7 ms per token against 3.9 with OMP_WAIT_POLICY=ACTIVE, which allows 1000;
+    // GOMP_SPINCOUNT=300000 keeps libgomp's own default where the cores are not oversubscribed).
+    expect(planThreads({ build: "local", cores: 2, slots: 2 }).openMpEnv).toEqual({ OMP_WAIT_POLICY: "ACTIVE", GOMP_SPINCOUNT: "300000" });
+    expect(planThreads({ build: "local", cores: 8, slots: 4 }).openMpEnv).toEqual({ OMP_WAIT_POLICY: "ACTIVE", GOMP_SPINCOUNT: "300000" });
+    // One team, or no OpenMP at all: libgomp's defaults.
+    expect(planThreads({ build: "local", cores: 2, slots: 1 }).openMpEnv).toEqual({});
+    expect(planThreads({ build: "prebuilt", cores: 2, slots: 2 }).openMpEnv).toEqual({});
+  });
+
   test("follows a user's thread request on the local build and warns when it oversubscribes the cores", () => {
     const ok = planThreads({ build: "local", cores: 8, slots: 2, requestedThreads: 3 });
     expect(ok.threadsPerSlot).toBe(3);
