@@ -42,6 +42,8 @@ export interface TokenSink {
 
 export interface EngineSlot {
   readonly path: "native" | "evaluate";
+  /** Native path: libuv hand-offs per generated token (0 = the native token loop, 1 = decode-and-sample, 2 = stock calls). */
+  readonly handOffsPerToken?: 0 | 1 | 2;
   /** Prompt tokens the KV cache already holds for this prompt. */
   commonPrefix(tokens: readonly Token[]): number;
   /**
@@ -185,50 +187,39 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
   };
 
   /**
-   * The rest of a generation in one native call (decoder.loop): the first sampled token's text is assembled while
-   * the loop decodes it; each later token arrives from the loop without stopping it. The sink's verdicts (end of
-   * generation, last token, stop string), an abort or a throwing sink set the loop's stop flag; tokens the loop
-   * sampled after that are ignored. The KV cache then holds every token the loop decoded (a few past a stop
-   * string at most), and `held` says so.
+   * The rest of a generation in one native call (decoder.loop), from `first`, a token the sink has already let
+   * through ("more"): its text is assembled while the loop decodes it; each later token arrives from the loop
+   * without stopping it. The sink's verdicts (end of generation, last token, stop string), an abort or a throwing
+   * sink set the loop's stop flag; tokens the loop sampled after that are ignored. The KV cache then holds every
+   * token the loop decoded (a few past a stop string at most), and `held` says so.
    */
   const loopFrom = async (first: Token, sampler: AddonSampler, reused: number, signal: AbortSignal | undefined, sink: TokenSink): Promise<SlotRun> => {
-    if (signal?.aborted) return { reused, aborted: true };
-    const firstStep = sink.step(first);
-    if (firstStep === "end") return { reused, aborted: false };
-    if (firstStep === "last") {
-      sink.emit(first);
-      return { reused, aborted: false };
-    }
     const stop = new Int32Array(1);
     let outcome: SlotRun | null = null;
     let failure: { error: unknown } | null = null;
-    const finish = (r: SlotRun) => {
-      outcome = r;
+    const finish = (aborted: boolean) => {
+      outcome ??= { reused, aborted };
       stop[0] = 1;
     };
-    const emit = (token: Token) => {
+    const guarded = (work: () => void) => {
       try {
-        if (!sink.emit(token)) finish({ reused, aborted: false });
+        work();
       } catch (error) {
         failure = { error };
         stop[0] = 1;
       }
+    };
+    const emit = (token: Token, last: boolean) => {
+      if (!sink.emit(token) || last) finish(false);
     };
     const onToken = (t: number) => {
       if (outcome !== null || failure !== null) return;
-      const token = t as Token;
-      if (signal?.aborted) return finish({ reused, aborted: true });
-      let s: ReturnType<TokenSink["step"]>;
-      try {
-        s = sink.step(token);
-      } catch (error) {
-        failure = { error };
-        stop[0] = 1;
-        return;
-      }
-      if (s === "end") return finish({ reused, aborted: false });
-      emit(token);
-      if (s === "last") finish({ reused, aborted: false });
+      guarded(() => {
+        if (signal?.aborted) return finish(true);
+        const step = sink.step(t as Token);
+        if (step === "end") finish(false);
+        else emit(t as Token, step === "last");
+      });
     };
     const onAbort = () => {
       stop[0] = 1;
@@ -236,7 +227,7 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       const looping = decoder.loop!(seq, held.length, first, sink.maxTokens - 1, sampler, stop, onToken);
-      emit(first);
+      guarded(() => emit(first, false));
       const fed = await looping;
       for (const t of fed) held.push(t);
     } finally {
@@ -248,6 +239,7 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
 
   return {
     path: "native",
+    handOffsPerToken: decoder.loop ? 0 : decoder.decodeAndSample ? 1 : 2,
     commonPrefix: (tokens) => commonPrefixOf(held, tokens),
     run: (prompt, sampling, signal, sink) =>
       guard(async () => {
@@ -269,7 +261,6 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
                 }
               };
           let token = await next(prompt.slice(reused));
-          if (decoder.loop) return await loopFrom(token, sampler, reused, signal, sink);
           for (;;) {
             if (signal?.aborted) return { reused, aborted: true };
             const step = sink.step(token);
@@ -278,6 +269,8 @@ export function createNativeSlot(access: NativeAccess, seq: number, decoder: Slo
               sink.emit(token);
               return { reused, aborted: false };
             }
+            // The native loop takes over from here, where the addon has one.
+            if (decoder.loop) return await loopFrom(token, sampler, reused, signal, sink);
             // Decode the token on the worker while its text is assembled and streamed here. When a
             // stop string ends generation, that decode was for nothing (the cache just holds one more token).
             const decoding = next([token]);

@@ -7,10 +7,10 @@
  * slot's KV cache is reused, and requests go to the slot holding their session or longest prefix;
  * a warmed system prompt's state is saved and restored into any slot (llama-engine-warm.ts).
  */
-import type { HandOffs } from "./llama-engine-decoder.js";
 import { stat } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaModel } from "node-llama-cpp";
 import { ContextOverflowError, ModelLoadError } from "../errors.js";
+import type { HandOffs } from "./llama-engine-decoder.js";
 import { sanitizeMessage } from "../observability/sanitize.js";
 import type { EngineSlot, SlotSampling } from "./llama-engine-slot.js";
 import { createSlotSet, type SlotLayout, type SlotSet } from "./llama-engine-slots.js";
@@ -116,10 +116,8 @@ export async function createLlamaEngine(opts: LlamaEngineOptions): Promise<Engin
   }
   const slots: Slot[] = set.slots.map((impl) => ({ impl, busy: false, lastUsed: 0 }));
   const path = set.path;
-  const addonHas = (method: string) =>
-    path === "native" && set.layout === "contexts" && set.contexts.every((c) => typeof (c as unknown as { _ctx?: Record<string, unknown> })._ctx?.[method] === "function");
-  const wanted = opts.handOffs ?? "loop";
-  const handOffsPerToken = wanted === "loop" && addonHas("decodeBatchAndSampleToken") && addonHas("generateTokens") ? 0 : wanted !== "two" && addonHas("decodeBatchAndSampleToken") ? 1 : 2;
+  // What the slots' decoders really use (the slowest slot, should they differ).
+  const handOffsPerToken = Math.max(...set.slots.map((s) => s.handOffsPerToken ?? 2)) as 0 | 1 | 2;
 
   const build = (llama as unknown as { _buildType?: string })._buildType === "localBuild" ? "local" : "prebuilt";
   const info: EngineInfo = {

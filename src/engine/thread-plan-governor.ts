@@ -71,7 +71,9 @@ export function createThreadGovernor(opts: ThreadGovernorOptions): ThreadGoverno
   /** The count being probed and how many of its decodes are still to be recorded. */
   let probing: { threads: number; remaining: number } | null = null;
 
-  const estimate = (t: number) => median(samples.get(t) ?? []);
+  /** Median per thread count, kept up to date by record() (choose() runs before every decode). */
+  const medians = new Map<number, number>();
+  const estimate = (t: number) => medians.get(t);
   /** The better of two measured counts: the faster, a count above min only by the margin. */
   const faster = (a: number, b: number): number => {
     const cost = (t: number) => {
@@ -82,6 +84,7 @@ export function createThreadGovernor(opts: ThreadGovernorOptions): ThreadGoverno
   };
   const startProbe = (threads: number) => {
     samples.set(threads, []);
+    medians.delete(threads);
     probing = { threads, remaining: probeLength };
     return threads;
   };
@@ -115,15 +118,16 @@ export function createThreadGovernor(opts: ThreadGovernorOptions): ThreadGoverno
       xs.push(ms);
       if (xs.length > windowSize) xs.shift();
       samples.set(threads, xs);
+      medians.set(threads, median(xs)!);
       if (probing?.threads !== threads || --probing.remaining > 0) return;
       probing = null;
-      const counts = [...samples.keys()].filter((t) => estimate(t) !== undefined);
+      const counts = [...medians.keys()];
       if (counts.length < 2) return;
       const best = counts.reduce((a, b) => faster(a, b));
       // A probe that lost: look again later; one that won: keep checking at the short interval.
       interval = best === threads ? minInterval : Math.min(maxInterval, interval * 2);
     },
-    snapshot: () => Object.fromEntries([...samples].flatMap(([t, xs]) => (xs.length ? [[t, median(xs)!]] : []))),
+    snapshot: () => Object.fromEntries(medians),
   };
 }
 
